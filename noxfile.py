@@ -1,0 +1,61 @@
+"""Development sessions: ``nox -s tests lint typecheck docs bench``.
+
+Every session installs what it needs into its own virtualenv, so a fresh machine with only
+Python and ``pip install nox`` runs all of them.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = ["3.11"]
+TYPECHECK_DEPS = ["mypy>=1.11", "botocore-stubs", "nox"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite with branch coverage (fails under 95 %)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-W",
+        "error",
+        "--cov",
+        "--cov-report=term-missing",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Lint and check formatting with ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", "benchmarks", *session.posargs)
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", "benchmarks")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Type-check the package, tests and noxfile with ``mypy --strict``."""
+    session.install("-e", ".[test]", *TYPECHECK_DEPS)
+    session.run("mypy", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings treated as errors."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"}
+    )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks and write docs/performance.md."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/run.py", "--output", "docs/performance.md", *session.posargs)

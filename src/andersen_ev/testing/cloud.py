@@ -1,0 +1,292 @@
+"""`AndersenCloud`: the local emulator of the whole Andersen cloud, as one async context manager.
+
+It serves, on loopback ports chosen by the OS:
+
+* the Andersen API host: GraphQL over HTTP (``POST /``), subscriptions over websockets
+  (``/graphql``) and the username lookup (``POST /get-pending-user``);
+* a Cognito identity provider host (AWS JSON 1.1 on ``POST /``) with real SRP.
+
+Example::
+
+    async with AndersenCloud() as cloud:
+        user = cloud.add_user("me@example.com", "s3cret!")
+        charger = cloud.add_charger(user, name="Driveway")
+        async with AndersenA2(endpoints=cloud.endpoints) as a2:
+            await a2.authenticate("me@example.com", "s3cret!")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.testing import cognito, graphql_http, websocket
+from andersen_ev.testing._keys import CLOUD_KEY
+from andersen_ev.testing.charger import Charger
+from andersen_ev.testing.faults import CloudStats, Faults
+from andersen_ev.testing.state import CloudState, EmulatedUser
+from andersen_ev.testing.tokens import TokenError, TokenService
+
+__all__ = ["AndersenCloud"]
+
+_LOG = logging.getLogger(__name__)
+
+
+class AndersenCloud:
+    """A faithful, stateful local stand-in for the Andersen cloud and its Cognito user pool.
+
+    Args:
+        host: Address to listen on; loopback by default. Never expose it beyond loopback:
+            it accepts any test account.
+        port: Port of the Andersen API host; 0 picks a free one.
+        cognito_port: Port of the Cognito host; 0 picks a free one.
+        user_pool_id: Cognito pool id; the production value by default, so a client with
+            production constants only needs the URLs changed.
+        client_id: Cognito app client id (production by default).
+        token_lifetime: Lifetime of id and access tokens in seconds (Cognito: 3600). Tests
+            of refresh logic set it to a second or two.
+        device_tracking: Whether the pool tracks devices (answers ``NewDeviceMetadata``),
+            as the Andersen pool does.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cognito_port: int = 0,
+        user_pool_id: str = PRODUCTION.user_pool_id,
+        client_id: str = PRODUCTION.client_id,
+        region: str | None = None,
+        token_lifetime: float = 3600.0,
+        device_tracking: bool = True,
+    ) -> None:
+        self.host = host
+        self._requested_ports = (port, cognito_port)
+        self.region = region or user_pool_id.partition("_")[0]
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        self.device_tracking = device_tracking
+        self.state = CloudState(pool_name=user_pool_id.partition("_")[2])
+        self.faults = Faults()
+        self.stats = CloudStats()
+        self.tokens = TokenService(
+            issuer=f"https://cognito-idp.{self.region}.amazonaws.com/{user_pool_id}",
+            client_id=client_id,
+            access_lifetime=token_lifetime,
+        )
+        self.websockets: set[web.WebSocketResponse] = set()
+        self._runners: list[web.AppRunner] = []
+        self._endpoints: Endpoints | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> Endpoints:
+        """Start serving; returns :attr:`endpoints`. Prefer ``async with``."""
+        if self._endpoints is not None:
+            raise RuntimeError("this AndersenCloud is running already")
+        api = web.Application()
+        api[CLOUD_KEY] = self
+        graphql_http.setup_routes(api)
+        websocket.setup_routes(api)
+        api.router.add_post("/get-pending-user", _get_pending_user)
+        idp = web.Application()
+        idp[CLOUD_KEY] = self
+        cognito.setup_routes(idp)
+        try:
+            api_port = await self._serve(api, self._requested_ports[0])
+            idp_port = await self._serve(idp, self._requested_ports[1])
+        except BaseException:
+            await self.close()
+            raise
+        base = f"http://{self.host}:{api_port}"
+        self._endpoints = Endpoints(
+            graphql_url=base,
+            websocket_url=f"ws://{self.host}:{api_port}/graphql",
+            user_lookup_url=f"{base}/get-pending-user",
+            cognito_url=f"http://{self.host}:{idp_port}/",
+            region=self.region,
+            user_pool_id=self.user_pool_id,
+            client_id=self.client_id,
+        )
+        _LOG.info("Andersen cloud emulator serving at %s (Cognito on port %d)", base, idp_port)
+        return self._endpoints
+
+    async def _serve(self, app: web.Application, port: int) -> int:
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, self.host, port)
+        await site.start()
+        bound: int = runner.addresses[0][1]
+        return bound
+
+    async def close(self) -> None:
+        """Stop serving: close every websocket and listener. Idempotent."""
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.drop_websockets()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        self._endpoints = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Where the emulator serves, in the form :class:`andersen_ev.AndersenA2` accepts.
+
+        Raises:
+            RuntimeError: the emulator is not running.
+        """
+        if self._endpoints is None:
+            raise RuntimeError("the emulator is not running: use 'async with AndersenCloud()'")
+        return self._endpoints
+
+    # -- world building --------------------------------------------------------------------
+
+    def add_user(self, email: str, password: str) -> EmulatedUser:
+        """Create an account that can log in with ``email`` and ``password``."""
+        return self.state.add_user(email, password)
+
+    def add_charger(
+        self,
+        user: EmulatedUser | None,
+        name: str = "Andersen A2",
+        *,
+        device_id: str | None = None,
+        device_name: str | None = None,
+        **options: Any,
+    ) -> Charger:
+        """Add a simulated charger, claimed by ``user`` (or unclaimed when None).
+
+        Args:
+            user: The owner, as returned by :meth:`add_user`.
+            name: The friendly name shown in the app (``deviceInfo.friendlyName``).
+            device_id: The device id; a random 24-hex-digit id (Particle style) by default.
+            device_name: The device name printed on the unit, used by ``claimDeviceByName``.
+            options: Initial state passed to :class:`~andersen_ev.testing.charger.Charger`.
+        """
+        device_id = device_id or secrets.token_hex(12)
+        if device_id in self.state.chargers:
+            raise ValueError(f"a charger with id {device_id!r} exists already")
+        charger = Charger(
+            device_id=device_id,
+            friendly_name=name,
+            device_name=device_name or f"A2-{device_id[-6:].upper()}",
+            hub=self.state.hub,
+            **options,
+        )
+        self.state.chargers[device_id] = charger
+        if user is not None:
+            self.state.owners[device_id] = user.username
+        return charger
+
+    def charger(self, device_id: str) -> Charger:
+        """The simulated charger with this id.
+
+        Raises:
+            KeyError: no such charger.
+        """
+        return self.state.chargers[device_id]
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated clock of every charger forward (energy, duration, schedules)."""
+        for charger in self.state.chargers.values():
+            charger.advance(seconds)
+
+    def run_in_real_time(self, *, interval: float = 1.0, speed: float = 1.0) -> None:
+        """Advance every charger by ``interval * speed`` seconds every ``interval`` seconds.
+
+        Runs until :meth:`close`; used by demos to show a live charging session.
+        """
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                self.advance(interval * speed)
+
+        task = asyncio.get_running_loop().create_task(tick(), name="andersen-cloud-clock")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- fault knobs that act now ---------------------------------------------------------
+
+    async def drop_websockets(self, *, code: int = 1011) -> int:
+        """Close every open websocket now (as a server restart would); returns how many."""
+        sockets = list(self.websockets)
+        for ws in sockets:
+            await ws.close(code=code, message=b"emulator dropped the connection")
+        self.stats.faults_injected["websocket_drop"] += len(sockets)
+        return len(sockets)
+
+    def expire_tokens(self) -> None:
+        """Make every id and access token issued so far expired (refresh tokens stay valid)."""
+        self.tokens.expire_all()
+        self.stats.faults_injected["token_expiry"] += 1
+
+    def revoke_refresh_tokens(self, user: EmulatedUser | None = None) -> int:
+        """Revoke the refresh tokens of ``user`` (everyone's if None); returns how many."""
+        return self.tokens.revoke_user(user.username if user else None)
+
+    # -- helpers for the handlers -----------------------------------------------------------
+
+    def user_for_bearer(self, authorization: str | None) -> EmulatedUser:
+        """The user a ``Bearer <IdToken>`` header (or bare token) belongs to.
+
+        Raises:
+            TokenError: missing, malformed, expired or revoked token, or unknown user.
+        """
+        if not authorization:
+            raise TokenError("missing")
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            token = authorization.strip()
+        claims = self.tokens.verify(token.strip(), "id")
+        user = self.state.users_by_username.get(str(claims.get("cognito:username")))
+        if user is None:
+            raise TokenError("unknown user")
+        return user
+
+    async def delay(self) -> None:
+        """Sleep for the configured latency fault, if any."""
+        if self.faults.latency > 0:
+            await asyncio.sleep(self.faults.latency)
+
+
+async def _get_pending_user(request: web.Request) -> web.Response:
+    """``POST /get-pending-user``: map an email to the Cognito username."""
+    cloud = request.app[CLOUD_KEY]
+    cloud.stats.lookups += 1
+    await cloud.delay()
+    try:
+        body = await request.json()
+        email = body["email"]
+        if not isinstance(email, str):
+            raise TypeError(email)  # noqa: TRY301 - same answer as a missing key
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": "Request body must be JSON with an email"}, status=400)
+    user = cloud.state.user_by_email(email)
+    if user is None:
+        return web.json_response({"error": f'Pending user with email "{email}" not found'})
+    return web.json_response({"username": user.username})
