@@ -4,7 +4,85 @@ The emulator of the cloud, for tests and demos, is :mod:`andersen_ev.testing`.
 """
 
 from andersen_ev._version import __version__
+from andersen_ev.auth import Authenticator, Tokens
+from andersen_ev.client import AndersenA2
 from andersen_ev.const import PRODUCTION, Endpoints
-from andersen_ev.exceptions import AndersenError
+from andersen_ev.exceptions import (
+    AndersenConnectionError,
+    AndersenError,
+    AndersenTimeoutError,
+    ApiError,
+    AuthenticationError,
+    CognitoError,
+    CommandNotConfirmedError,
+    DeviceNotFoundError,
+    InsecureTokenFileError,
+    InvalidCredentialsError,
+    InvalidInputError,
+    RateLimitedError,
+    ReauthRequiredError,
+    ResponseError,
+    ServerError,
+    TokenStoreError,
+    UnsupportedChallengeError,
+)
+from andersen_ev.models import (
+    Address,
+    ChargeLog,
+    ChargeRate,
+    ChargeStatus,
+    CommandResult,
+    DayMap,
+    Device,
+    DeviceInfo,
+    DeviceStatus,
+    EvseState,
+    LoraConfig,
+    Schedule,
+    ScheduleSlot,
+    SolarSettings,
+)
+from andersen_ev.token_store import TokenStore
+from andersen_ev.transport import RetryPolicy
 
-__all__ = ["PRODUCTION", "AndersenError", "Endpoints", "__version__"]
+__all__ = [
+    "PRODUCTION",
+    "Address",
+    "AndersenA2",
+    "AndersenConnectionError",
+    "AndersenError",
+    "AndersenTimeoutError",
+    "ApiError",
+    "AuthenticationError",
+    "Authenticator",
+    "ChargeLog",
+    "ChargeRate",
+    "ChargeStatus",
+    "CognitoError",
+    "CommandNotConfirmedError",
+    "CommandResult",
+    "DayMap",
+    "Device",
+    "DeviceInfo",
+    "DeviceNotFoundError",
+    "DeviceStatus",
+    "Endpoints",
+    "EvseState",
+    "InsecureTokenFileError",
+    "InvalidCredentialsError",
+    "InvalidInputError",
+    "LoraConfig",
+    "RateLimitedError",
+    "ReauthRequiredError",
+    "ResponseError",
+    "RetryPolicy",
+    "Schedule",
+    "ScheduleSlot",
+    "ServerError",
+    "SolarSettings",
+    "TokenStore",
+    "TokenStoreError",
+    "Tokens",
+    "UnsupportedChallengeError",
+    "__version__",
+]

@@ -2,12 +2,316 @@
 
 Catch :class:`AndersenError` to handle anything this library raises. Messages say what went
 wrong and what to do; they never contain a password, token or device secret.
+
+::
+
+    AndersenError
+    ├── AndersenConnectionError (also a ConnectionError): the service could not be reached
+    ├── AndersenTimeoutError (also a TimeoutError): the service did not answer in time
+    ├── ApiError: the GraphQL API answered errors (carries ``errors`` and ``extensions``)
+    │   └── DeviceNotFoundError: no device of this account has that id or name
+    ├── RateLimitedError: the service asked us to slow down (carries ``retry_after``)
+    ├── ServerError: the service failed (HTTP 5xx) and retrying did not help
+    ├── ResponseError: a reply that does not fit the models (carries operation and path)
+    ├── CommandNotConfirmedError: a command's effect never showed in the device status
+    ├── InvalidInputError (also a ValueError): bad arguments, refused before sending
+    ├── AuthenticationError: logging in or staying logged in failed
+    │   ├── InvalidCredentialsError: wrong password or unknown email
+    │   ├── ReauthRequiredError: the session is over; log in with the password again
+    │   └── UnsupportedChallengeError: Cognito asked for a step this library cannot answer
+    ├── CognitoError: any other error answered by Cognito (carries its ``code``)
+    └── TokenStoreError: the token file cannot be read or written
+        └── InsecureTokenFileError: the token file is readable by other users
+
+Transport failures (aiohttp errors and timeouts) are mapped to these classes in one place,
+:func:`transport_errors`.
 """
 
 from __future__ import annotations
 
-__all__ = ["AndersenError"]
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
+
+import aiohttp
+
+__all__ = [
+    "AndersenConnectionError",
+    "AndersenError",
+    "AndersenTimeoutError",
+    "ApiError",
+    "AuthenticationError",
+    "CognitoError",
+    "CommandNotConfirmedError",
+    "DeviceNotFoundError",
+    "InsecureTokenFileError",
+    "InvalidCredentialsError",
+    "InvalidInputError",
+    "RateLimitedError",
+    "ReauthRequiredError",
+    "ResponseError",
+    "ServerError",
+    "TokenStoreError",
+    "UnsupportedChallengeError",
+    "transport_errors",
+]
 
 
 class AndersenError(Exception):
     """Root of every error raised by andersen-ev."""
+
+
+class AndersenConnectionError(AndersenError, ConnectionError):
+    """The Andersen cloud (or its Cognito user pool) could not be reached.
+
+    Usually transient: check the network connection and try again later.
+
+    Attributes:
+        before_request: True when the connection could not even be opened, so the request
+            provably never reached the service (safe to send again, even a mutation).
+    """
+
+    def __init__(self, message: str, *, before_request: bool = False) -> None:
+        super().__init__(message)
+        self.before_request = before_request
+
+
+class AndersenTimeoutError(AndersenError, TimeoutError):
+    """The Andersen cloud (or its Cognito user pool) did not answer in time. Try again later."""
+
+
+class AuthenticationError(AndersenError):
+    """Logging in, or staying logged in, failed."""
+
+
+class InvalidCredentialsError(AuthenticationError):
+    """The email address is unknown or the password is wrong."""
+
+
+class ReauthRequiredError(AuthenticationError):
+    """The session cannot continue (refresh token revoked or expired, or never logged in).
+
+    The caller must log in with the email and password again
+    (:meth:`andersen_ev.AndersenA2.authenticate`). Retrying without doing so fails the same way.
+    """
+
+
+_CHALLENGE_ADVICE: Final[Mapping[str, str]] = {
+    "NEW_PASSWORD_REQUIRED": (
+        "the account must set a new password first: log in once with the Konnect+ app"
+    ),
+    "SMS_MFA": "the account uses SMS multi-factor authentication, which is not supported",
+    "SOFTWARE_TOKEN_MFA": (
+        "the account uses authenticator-app multi-factor authentication, which is not supported"
+    ),
+}
+
+
+class UnsupportedChallengeError(AuthenticationError):
+    """Cognito asked for a login step this library does not implement.
+
+    Attributes:
+        challenge: Cognito's challenge name (``NEW_PASSWORD_REQUIRED``, ``SMS_MFA`` ...).
+    """
+
+    def __init__(self, challenge: str) -> None:
+        self.challenge = challenge
+        advice = _CHALLENGE_ADVICE.get(
+            challenge, "this library cannot answer it; please report it as an issue"
+        )
+        super().__init__(f"Cognito asked for the {challenge} challenge: {advice}")
+
+
+class CognitoError(AndersenError):
+    """Cognito answered with an error this library does not map to a more specific class.
+
+    Attributes:
+        code: Cognito's error code (``TooManyRequestsException`` ...), or the HTTP status
+            as a string when the answer carried no code.
+        operation: The Cognito operation that failed (``InitiateAuth`` ...).
+        status: The HTTP status of the answer, if there was one.
+        service_message: Cognito's own message, with anything secret removed.
+    """
+
+    def __init__(
+        self, code: str, service_message: str, *, operation: str, status: int | None = None
+    ) -> None:
+        self.code = code
+        self.operation = operation
+        self.status = status
+        self.service_message = service_message
+        text = f"Cognito {operation} failed with {code}"
+        if service_message:
+            text += f": {service_message}"
+        if code == "TooManyRequestsException":
+            text += " (Cognito is throttling this client: wait a while before trying again)"
+        super().__init__(text)
+
+
+class TokenStoreError(AndersenError):
+    """The token file cannot be read or written; the message names the file and the fix."""
+
+
+class InsecureTokenFileError(TokenStoreError):
+    """The token file can be read or written by other users: restrict it (``chmod 600``)."""
+
+
+@contextmanager
+def transport_errors(action: str) -> Iterator[None]:
+    """Map aiohttp errors and timeouts raised inside the block to :class:`AndersenError`.
+
+    This is the one place where transport failures become library errors.
+
+    Args:
+        action: What was being done, for the message (``"Cognito InitiateAuth"``).
+
+    Raises:
+        AndersenTimeoutError: the block timed out.
+        AndersenConnectionError: any other aiohttp client error.
+    """
+    try:
+        yield
+    except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError subclasses too
+        raise AndersenTimeoutError(
+            f"{action} timed out: the service did not answer in time; try again later"
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise AndersenConnectionError(
+            f"{action} failed: {type(exc).__name__}: {exc}; check the network and try again",
+            before_request=isinstance(exc, aiohttp.ClientConnectorError),
+        ) from exc
+
+
+class ApiError(AndersenError):
+    """The Andersen GraphQL API answered with errors.
+
+    Attributes:
+        operation: The operation that failed (``getDevice`` ...).
+        errors: The GraphQL ``errors`` list, as sent.
+        extensions: The ``extensions`` of the first error (``{"code": ...}``), or ``{}``.
+        code: ``extensions["code"]`` of the first error, if any.
+        status: The HTTP status of the reply, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        errors: list[Any],
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.errors = errors
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        extensions = first.get("extensions")
+        self.extensions: dict[str, Any] = extensions if isinstance(extensions, dict) else {}
+        code = self.extensions.get("code")
+        self.code: str | None = code if isinstance(code, str) else None
+        self.status = status
+
+    @classmethod
+    def from_errors(
+        cls, operation: str, errors: list[Any], *, status: int | None = None
+    ) -> ApiError:
+        """Build the error for a GraphQL ``errors`` list (NOT_FOUND gives DeviceNotFoundError)."""
+        messages = [
+            str(error.get("message", "unknown error")) if isinstance(error, dict) else str(error)
+            for error in errors
+        ]
+        text = f"{operation} failed: {'; '.join(messages)}"
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        extensions = first.get("extensions") if isinstance(first, dict) else None
+        if isinstance(extensions, dict) and extensions.get("code") == "NOT_FOUND":
+            return DeviceNotFoundError(
+                f"{text} (check the id with get_current_user_devices())",
+                operation=operation,
+                errors=errors,
+                status=status,
+            )
+        return cls(text, operation=operation, errors=errors, status=status)
+
+
+class DeviceNotFoundError(ApiError):
+    """No device of this account has that id or name.
+
+    List the account's chargers with :meth:`andersen_ev.AndersenA2.get_current_user_devices`.
+    """
+
+
+class RateLimitedError(AndersenError):
+    """The service answered 429 Too Many Requests.
+
+    Attributes:
+        operation: What was being sent.
+        retry_after: Seconds the service asked us to wait (``Retry-After``), if it said.
+    """
+
+    def __init__(self, *, operation: str, retry_after: float | None) -> None:
+        wait = f"wait {retry_after:g} s" if retry_after is not None else "wait a while"
+        super().__init__(f"{operation} was rate limited by the service: {wait} and try again")
+        self.operation = operation
+        self.retry_after = retry_after
+
+
+class ServerError(AndersenError):
+    """The service failed with an HTTP 5xx status (and retrying, where allowed, did not help).
+
+    For a mutation this means it may or may not have been applied: read the state back
+    before sending it again.
+
+    Attributes:
+        operation: What was being sent.
+        status: The HTTP status.
+    """
+
+    def __init__(self, *, operation: str, status: int) -> None:
+        super().__init__(
+            f"{operation} failed with HTTP {status} from the service; try again later"
+            " (for a command, check the device status before repeating it)"
+        )
+        self.operation = operation
+        self.status = status
+
+
+class ResponseError(AndersenError):
+    """A reply did not fit what the library expects (schema drift or a broken answer).
+
+    Attributes:
+        operation: The operation whose reply was wrong.
+        path: Where in the reply the problem is (``getDevice.deviceStatus.evseState``), if known.
+    """
+
+    def __init__(self, message: str, *, operation: str, path: str | None = None) -> None:
+        super().__init__(
+            f"{message}. If this persists, the service may have changed: please report it"
+        )
+        self.operation = operation
+        self.path = path
+
+
+class CommandNotConfirmedError(AndersenError):
+    """A command was sent but the device status never showed its effect in time.
+
+    The service returns null whether or not a command is applied, so the library confirms
+    through the status. The command may still apply later; read the status before retrying.
+
+    Attributes:
+        device_id: The charger.
+        command: What was sent (``userLock`` ...).
+        timeout: Seconds waited.
+    """
+
+    def __init__(self, *, device_id: str, command: str, timeout: float) -> None:
+        super().__init__(
+            f"{command} on device {device_id} was sent but not confirmed within {timeout:g} s;"
+            " the charger may be offline: check get_device_status() before retrying"
+        )
+        self.device_id = device_id
+        self.command = command
+        self.timeout = timeout
+
+
+class InvalidInputError(AndersenError, ValueError):
+    """An argument was refused before anything was sent; the message says which and why."""

@@ -132,6 +132,10 @@ class _WireModel(BaseModel):
         frozen=True,
     )
 
+    def __repr_args__(self) -> Any:
+        # the API returns dozens of optional fields: show only those that are set
+        return [(name, value) for name, value in super().__repr_args__() if value is not None]
+
 
 class DayMap(_WireModel):
     """The days of the week a schedule applies to."""

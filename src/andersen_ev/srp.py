@@ -150,15 +150,18 @@ def compute_u(big_a: int, big_b: int) -> int:
     return u
 
 
-def client_session_key(a: int, big_b: int, x: int) -> tuple[int, int]:
+def client_session_key(a: int, big_b: int, x: int, *, big_a: int | None = None) -> tuple[int, int]:
     """The client's side of the exchange: returns ``(u, S)`` with ``S = (B - k*g^x)^(a + u*x)``.
+
+    ``big_a`` is ``client_public(a)`` when the caller has it already (it saves one modular
+    exponentiation).
 
     Raises:
         ValueError: the server's ``B`` is zero modulo ``N`` (a malicious or broken server).
     """
     if big_b % N == 0:
         raise ValueError("server sent an invalid SRP_B (zero modulo N)")
-    u = compute_u(client_public(a), big_b)
+    u = compute_u(client_public(a) if big_a is None else big_a, big_b)
     base = (big_b - K * verifier(x)) % N
     return u, pow(base, a + u * x, N)
 

@@ -53,6 +53,10 @@ class AndersenCloud:
             of refresh logic set it to a second or two.
         device_tracking: Whether the pool tracks devices (answers ``NewDeviceMetadata``),
             as the Andersen pool does.
+        timestamp_tolerance: How far (seconds) an SRP ``TIMESTAMP`` may be from the
+            emulator's clock before the password claim is refused.
+        unauthenticated_status: HTTP status of Apollo's ``UNAUTHENTICATED`` answer to a bad
+            bearer token (400 or 500 depending on the server version; never 401).
     """
 
     def __init__(
@@ -66,6 +70,8 @@ class AndersenCloud:
         region: str | None = None,
         token_lifetime: float = 3600.0,
         device_tracking: bool = True,
+        timestamp_tolerance: float = 300.0,
+        unauthenticated_status: int = 400,
     ) -> None:
         self.host = host
         self._requested_ports = (port, cognito_port)
@@ -73,6 +79,8 @@ class AndersenCloud:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
         self.device_tracking = device_tracking
+        self.timestamp_tolerance = timestamp_tolerance
+        self.unauthenticated_status = unauthenticated_status
         self.state = CloudState(pool_name=user_pool_id.partition("_")[2])
         self.faults = Faults()
         self.stats = CloudStats()
@@ -82,6 +90,13 @@ class AndersenCloud:
             access_lifetime=token_lifetime,
         )
         self.websockets: set[web.WebSocketResponse] = set()
+        # Websocket subprotocols served, most preferred first: the real server is Apollo with
+        # authToken connection params, so the legacy graphql-ws comes first (unconfirmed).
+        self.websocket_protocols: tuple[str, ...] = ("graphql-ws", "graphql-transport-ws")
+        # Seconds between server keep-alives (graphql-ws "ka", graphql-transport-ws "ping");
+        # None sends none. Seconds a new websocket may take to send connection_init.
+        self.websocket_keepalive: float | None = 10.0
+        self.websocket_init_timeout: float = 10.0
         self._runners: list[web.AppRunner] = []
         self._endpoints: Endpoints | None = None
         self._background: set[asyncio.Task[Any]] = set()

@@ -41,12 +41,12 @@ async def _subscribe_device_status(
     info: GraphQLResolveInfo[RequestContext],
     id: str,  # the schema's argument name
 ) -> AsyncIterator[dict[str, Any]]:
+    # a plain coroutine, not a generator: ownership is checked when the subscription is
+    # created, so an unknown device is refused at once (with the field's path)
     context = info.context
-    charger = context.cloud.state.charger_of(context.user, id)
-    if charger is None:
+    if context.cloud.state.charger_of(context.user, id) is None:
         raise not_found(f"Device {id!r}")
-    async for payload in context.cloud.state.hub.watch(id):
-        yield payload
+    return context.cloud.state.hub.watch(id)
 
 
 def _event_payload(

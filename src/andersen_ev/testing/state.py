@@ -14,16 +14,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from andersen_ev import srp
 
 if TYPE_CHECKING:
     from andersen_ev.testing.charger import Charger
 
-__all__ = ["CloudState", "EmulatedUser", "StatusHub", "TrackedDevice"]
+__all__ = ["CloudState", "EmulatedUser", "ForcedChallenge", "StatusHub", "TrackedDevice"]
 
 _username_counter = itertools.count(1)
+
+#: Challenges a test can force after a correct password (see ``EmulatedUser.forced_challenge``).
+ForcedChallenge: TypeAlias = Literal["NEW_PASSWORD_REQUIRED", "SMS_MFA", "SOFTWARE_TOKEN_MFA"]
 
 
 @dataclass
@@ -61,6 +64,12 @@ class EmulatedUser:
     devices: dict[str, TrackedDevice] = field(default_factory=dict, repr=False)
     mobile_tokens: set[str] = field(default_factory=set, repr=False)
     failed_logins: int = field(default=0, repr=False)
+    locked_until: float = field(default=0.0, repr=False)
+    """Cognito time before which password logins answer ``Password attempts exceeded``."""
+    forced_challenge: ForcedChallenge | None = None
+    """Answer a correct password with this challenge (and a Session) instead of tokens."""
+    mfa_code: str = field(default="123456", repr=False)
+    """The code that answers a forced ``SMS_MFA`` or ``SOFTWARE_TOKEN_MFA`` challenge."""
 
     @classmethod
     def create(cls, email: str, password: str, pool_name: str) -> EmulatedUser:

@@ -272,7 +272,7 @@ class TokenService:
             header = json.loads(_b64url_decode(header_b64))
             claims: dict[str, Any] = json.loads(_b64url_decode(payload_b64))
             signature = _b64url_decode(signature_b64)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise TokenError("malformed") from exc
         key = _process_key()
         if not isinstance(header, dict) or header.get("alg") != "RS256":

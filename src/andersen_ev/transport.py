@@ -1,0 +1,282 @@
+"""GraphQL over HTTP on the shared aiohttp session: one request, its retries and its errors.
+
+Every GraphQL request of :class:`~andersen_ev.AndersenA2` goes through
+:meth:`GraphQLHttp.execute`, which is the single place where replies become data or
+errors:
+
+* ``UNAUTHENTICATED`` (Apollo rejects the token while creating the context, before it
+  executes anything): the token is refreshed and the request sent once more, for queries
+  and mutations alike;
+* queries are retried on connection errors, timeouts, 5xx and 429 with capped exponential
+  backoff and full jitter, honouring ``Retry-After``;
+* mutations are retried only when the request provably never left this machine (the
+  connection could not be opened); otherwise the error reaches the caller, so a mutation
+  is applied at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import aiohttp
+
+from andersen_ev.exceptions import (
+    AndersenConnectionError,
+    AndersenError,
+    ApiError,
+    RateLimitedError,
+    ResponseError,
+    ServerError,
+    transport_errors,
+)
+from andersen_ev.graphql import operation_document
+
+__all__ = ["GraphQLHttp", "RetryPolicy", "TokenSource"]
+
+_LOG = logging.getLogger(__name__)
+_UNAUTHENTICATED: Final = "UNAUTHENTICATED"
+_TOO_MANY_REQUESTS: Final = 429
+_SERVER_ERROR: Final = 500
+
+
+class TokenSource(Protocol):
+    """Where the transport gets bearer tokens (the session's authenticator)."""
+
+    async def id_token(self) -> str:
+        """A valid IdToken, refreshed first if it is due."""
+        ...
+
+    def invalidate(self, id_token: str | None = None) -> None:
+        """Mark ``id_token`` as rejected by the server, so the next call refreshes."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How queries are retried: capped exponential backoff with full jitter.
+
+    Attributes:
+        attempts: Tries in all for a query (1 disables retrying).
+        backoff: Upper bound of the first delay, in seconds; doubles each retry.
+        max_backoff: Cap of the delay between two tries, in seconds.
+        max_retry_after: The longest ``Retry-After`` honoured by waiting; a server asking
+            for longer gets a :class:`~andersen_ev.RateLimitedError` at once.
+    """
+
+    attempts: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 10.0
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if self.backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
+            raise ValueError("RetryPolicy delays must not be negative")
+
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (retry - 1))
+        jittered = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+        return max(jittered, retry_after or 0.0)
+
+
+NO_RETRY: Final = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    retry_after: float | None
+    body: bytes
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds form), or None."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds)
+
+
+def _error_codes(errors: list[Any]) -> set[str]:
+    codes = set()
+    for error in errors:
+        if isinstance(error, dict) and isinstance(error.get("extensions"), dict):
+            code = error["extensions"].get("code")
+            if isinstance(code, str):
+                codes.add(code)
+    return codes
+
+
+class GraphQLHttp:
+    """Sends the library's GraphQL operations over the shared aiohttp session.
+
+    Args:
+        session: Returns the shared aiohttp session (created lazily by the owner).
+        url: The GraphQL HTTP endpoint.
+        tokens: Source of bearer tokens; refreshed once on ``UNAUTHENTICATED``.
+        timeout: Default seconds allowed per request (each try).
+        retry: Retry policy for queries.
+        sleep: How to wait between tries (tests may pass a recorder).
+    """
+
+    def __init__(
+        self,
+        session: Callable[[], aiohttp.ClientSession],
+        url: str,
+        tokens: TokenSource,
+        *,
+        timeout: float,
+        retry: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._url = url
+        self._tokens = tokens
+        self._timeout = timeout
+        self._retry = retry
+        self._sleep = sleep
+
+    async def execute(
+        self,
+        operation: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        mutation: bool = False,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Run one operation (by name) and return its ``data``.
+
+        Raises:
+            ApiError: the service answered GraphQL errors.
+            RateLimitedError: still rate limited after the retries (or asked to wait longer
+                than the policy allows).
+            ServerError: still failing with 5xx after the retries.
+            AndersenConnectionError: the service could not be reached.
+            AndersenTimeoutError: no answer within ``timeout``.
+            ResponseError: the reply is not a GraphQL answer.
+            AuthenticationError: the tokens could not be refreshed.
+        """
+        body = json.dumps(
+            {
+                "query": operation_document(operation),
+                "variables": dict(variables or {}),
+                "operationName": operation,
+            }
+        ).encode()
+        policy = NO_RETRY if mutation else self._retry
+        retried_auth = False
+        attempt = 1
+        while True:
+            id_token = await self._tokens.id_token()
+            try:
+                return await self._once(operation, body, id_token, timeout)
+            except _TokenRejectedError:
+                if retried_auth:
+                    raise ApiError(
+                        f"{operation} was refused as unauthenticated even with freshly"
+                        " refreshed tokens; log in again with authenticate()",
+                        errors=[],
+                        operation=operation,
+                    ) from None
+                retried_auth = True
+                self._tokens.invalidate(id_token)
+                _LOG.debug("%s: token rejected, refreshing and sending once more", operation)
+            except (RateLimitedError, ServerError, AndersenConnectionError, TimeoutError) as exc:
+                retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+                if not self._may_retry(exc, policy, attempt, mutation=mutation):
+                    raise
+                delay = policy.delay(attempt, retry_after)
+                _LOG.debug(
+                    "%s: %s; retry %d in %.2f s", operation, type(exc).__name__, attempt, delay
+                )
+                attempt += 1
+                await self._sleep(delay)
+
+    def _may_retry(
+        self,
+        exc: AndersenError | TimeoutError,
+        policy: RetryPolicy,
+        attempt: int,
+        *,
+        mutation: bool,
+    ) -> bool:
+        if mutation:
+            # only a connection that was never opened provably carried nothing
+            return (
+                isinstance(exc, AndersenConnectionError)
+                and exc.before_request
+                and attempt < self._retry.attempts
+            )
+        if attempt >= policy.attempts:
+            return False
+        return not (
+            isinstance(exc, RateLimitedError)
+            and exc.retry_after is not None
+            and exc.retry_after > policy.max_retry_after
+        )
+
+    async def _once(
+        self, operation: str, body: bytes, id_token: str, timeout: float | None
+    ) -> dict[str, Any]:
+        reply = await self._post(operation, body, id_token, timeout)
+        return self._interpret(operation, reply)
+
+    async def _post(
+        self, operation: str, body: bytes, id_token: str, timeout: float | None
+    ) -> _Reply:
+        headers = {
+            "Authorization": f"Bearer {id_token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        limit = aiohttp.ClientTimeout(total=self._timeout if timeout is None else timeout)
+        with transport_errors(f"GraphQL {operation}"):
+            async with self._session().post(
+                self._url, data=body, headers=headers, timeout=limit
+            ) as response:
+                return _Reply(
+                    response.status,
+                    _retry_after(response.headers.get("Retry-After")),
+                    await response.read(),
+                )
+
+    def _interpret(self, operation: str, reply: _Reply) -> dict[str, Any]:
+        try:
+            document = json.loads(reply.body)
+        except ValueError:
+            document = None
+        errors = document.get("errors") if isinstance(document, dict) else None
+        if isinstance(errors, list) and _UNAUTHENTICATED in _error_codes(errors):
+            raise _TokenRejectedError
+        if reply.status == _TOO_MANY_REQUESTS:
+            raise RateLimitedError(operation=operation, retry_after=reply.retry_after)
+        if reply.status >= _SERVER_ERROR:
+            raise ServerError(operation=operation, status=reply.status)
+        if not isinstance(document, dict):
+            raise ResponseError(
+                f"{operation}: the reply (HTTP {reply.status}) is not a GraphQL JSON answer",
+                operation=operation,
+            )
+        if isinstance(errors, list) and errors:
+            raise ApiError.from_errors(operation, errors, status=reply.status)
+        data = document.get("data")
+        if not isinstance(data, dict):
+            raise ResponseError(
+                f"{operation}: the reply (HTTP {reply.status}) has no data", operation=operation
+            )
+        return data
+
+
+class _TokenRejectedError(Exception):
+    """The server answered UNAUTHENTICATED: nothing was executed."""

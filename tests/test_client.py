@@ -1,0 +1,383 @@
+"""AndersenA2's operations against the emulator: the seed's walk-through, typed results,
+validation before sending, retries and their limits, and errors a program can act on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import aiohttp
+import pytest
+
+from andersen_ev import (
+    AndersenA2,
+    AndersenConnectionError,
+    ApiError,
+    CommandNotConfirmedError,
+    DeviceNotFoundError,
+    EvseState,
+    InvalidInputError,
+    RateLimitedError,
+    ResponseError,
+    Schedule,
+    ServerError,
+)
+from andersen_ev.const import Endpoints
+from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
+from andersen_ev.transport import RetryPolicy
+
+FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.02)
+
+SEED_SCHEDULE: dict[str, Any] = {
+    "startHour": 0,
+    "startMinute": 30,
+    "endHour": 4,
+    "endMinute": 30,
+    "enabled": True,
+    "dayMap": {
+        "monday": True,
+        "tuesday": True,
+        "wednesday": True,
+        "thursday": True,
+        "friday": True,
+        "saturday": True,
+        "sunday": True,
+    },
+}
+
+
+@pytest.fixture
+async def a2(
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_credentials: tuple[str, str],
+) -> AsyncIterator[AndersenA2]:
+    async with AndersenA2(
+        endpoints=andersen_cloud.endpoints, retry=FAST, confirm_interval=0.01
+    ) as client:
+        await client.authenticate(*andersen_credentials)
+        yield client
+
+
+def requests(cloud: AndersenCloud) -> int:
+    return cloud.stats.http_requests
+
+
+async def test_seed_readme_walk_through(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    # Retrieve device ID
+    devices = await a2.get_current_user_devices()
+    device_id = devices[0].id
+    assert device_id == andersen_charger.id
+    assert await a2.device_id_from_name("Driveway") == device_id
+
+    # Enable scheduled charging (slot 0 is set first, as a schedule must exist to enable)
+    await a2.create_schedule(device_id, 0, SEED_SCHEDULE)
+    await a2.enable_schedule(device_id, 0)
+    status = await a2.get_device_status(device_id)
+    slot = status.schedules[0]
+    assert slot is not None
+    assert slot.enabled is True
+    assert (slot.start_hour, slot.start_minute, slot.end_hour, slot.end_minute) == (0, 30, 4, 30)
+    assert status.sys_sch_enabled is True
+
+    # Disable scheduled charging: every slot off and the charger unlocked
+    await a2.set_all_schedules_disabled(device_id)
+    status = await a2.get_device_status(device_id)
+    assert all(s is None or s.enabled is False for s in status.schedules)
+    assert status.sys_user_lock is False
+    assert status.sys_sch_enabled is False
+
+    # Define a new schedule (slot 1, from a Schedule model this time)
+    await a2.create_schedule(device_id, 1, Schedule.model_validate(SEED_SCHEDULE))
+    slot1 = (await a2.get_device_status(device_id)).schedules[1]
+    assert slot1 is not None
+    assert slot1.enabled is True
+
+    # Lock the charger
+    await a2.user_lock(device_id)
+    status = await a2.get_device_status(device_id)
+    assert status.sys_user_lock is True
+    assert status.evse_state is EvseState.DISABLED
+    assert status.is_locked
+
+    # Unlock the charger
+    await a2.user_unlock(device_id)
+    status = await a2.get_device_status(device_id)
+    assert status.sys_user_lock is False
+    assert status.is_locked is False
+
+
+async def test_typed_queries(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    device_id = andersen_charger.id
+    device = await a2.get_device(device_id)
+    assert device.friendly_name == "Driveway"
+    assert device.device_status is not None
+    assert len(device.device_status.schedules) == 5
+    simple = await a2.get_device_status_simple(device_id)
+    assert simple.online is True
+    assert simple.evse_state is EvseState.READY
+    assert isinstance(await a2.get_support_message(), str | None)
+    logs = await a2.get_device_calculated_charge_logs(device_id, limit=3)
+    assert 0 < len(logs) <= 3
+    assert all(log.charge_energy_total is not None for log in logs)
+    binned = await a2.get_calculated_power_logs_binned(
+        device_id, date(2025, 1, 1), None, 60, 10, 0, "day"
+    )
+    assert binned is not None
+    addresses = await a2.search_address("10 Downing", "GB")
+    assert all(address.summaryline for address in addresses)
+    assert await a2.get_device_lora(device_id) is not None
+    solar_info = await a2.get_device_solar(device_id)
+    assert solar_info.id == device_id
+    solar = await a2.get_solar(device_id)
+    assert solar.max_grid_charge_percent is not None
+
+
+async def test_charging_session_reads_through(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_charger.plug_in(energy_wanted_kwh=5)
+    andersen_cloud.advance(600)
+    status = await a2.get_device_status(andersen_charger.id)
+    assert status.is_charging
+    assert status.is_car_connected
+    assert status.charge_status is not None
+    assert status.charge_status.charge_energy_total
+    assert status.charge_power
+
+
+async def test_mutations_change_state(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    device_id = andersen_charger.id
+    assert await a2.upsert_device_friendly_name(device_id, "Garage") == "Garage"
+    assert await a2.device_id_from_name("Garage") == device_id
+    info = await a2.set_schedule_names(device_id, {0: "Night", 4: "Solar"})
+    assert info.schedule0_name == "Night"
+    assert info.schedule4_name == "Solar"
+    info = await a2.set_schedule_names(device_id, [None, "Cheap"])
+    assert info.schedule1_name == "Cheap"
+    await a2.set_solar(device_id, True, True, 19, True, confirm=True)
+    status = await a2.get_device_status(device_id)
+    assert status.solar_override is True
+    assert status.solar_max_grid_charge_percent == 19
+    assert andersen_charger.charge_outside_schedules is True
+
+    rate = await a2.create_charge_rate(
+        device_id, 0.075, time_start_local="00:30", time_stop_local="04:30"
+    )
+    assert rate.id
+    rates = await a2.get_device_charge_rates(device_id)
+    assert [r.id for r in rates] == [rate.id]
+    await a2.set_charge_rate(rate.id, 0.09, days=[True] * 5 + [False] * 2)
+    assert (await a2.get_device_charge_rates(device_id))[0].price == pytest.approx(0.09)
+    await a2.delete_charge_rate(rate.id)
+    assert await a2.get_device_charge_rates(device_id) == []
+
+    result = await a2.run_aev_command(device_id, "rcmReset")
+    assert result is not None
+    assert result.return_value is None
+    await a2.upsert_account("Ada", "Lovelace")
+    await a2.register_mobile_device("push-token")
+    await a2.unregister_mobile_device("push-token")
+
+    await a2.unclaim_device(device_id)
+    assert await a2.get_current_user_devices() == []
+    claimed = await a2.claim_device_by_name(andersen_charger.name)
+    assert claimed is not None
+    assert claimed.id == device_id
+
+
+async def test_confirmed_commands(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    device_id = andersen_charger.id
+    await a2.user_lock(device_id, confirm=True)
+    await a2.user_unlock(device_id, confirm=2.0)
+    await a2.create_schedule(device_id, 2)
+    await a2.enable_schedule(device_id, 2, False, confirm=True)
+    await a2.enable_schedule(device_id, 2, confirm=True)
+    await a2.set_all_schedules_disabled(device_id, confirm=True)
+    with pytest.raises(InvalidInputError, match="positive timeout"):
+        await a2.user_lock(device_id, confirm=-1)
+
+
+async def test_unconfirmed_command_raises(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_charger.set_online(False)  # commands queue until the charger is back
+    with pytest.raises(CommandNotConfirmedError, match="not confirmed") as info:
+        await a2.user_lock(andersen_charger.id, confirm=0.05)
+    assert info.value.command == "userLock"
+    assert info.value.device_id == andersen_charger.id
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda a2, d: a2.enable_schedule(d, 7), "slot must be an integer from 0 to 4"),
+        (lambda a2, d: a2.enable_schedule(d, True), "slot"),
+        (lambda a2, d: a2.get_schedule(d, -1), "slot"),
+        (lambda a2, d: a2.create_schedule(d, 5), "slot"),
+        (lambda a2, d: a2.create_schedule(d, 0, {**SEED_SCHEDULE, "startHour": 25}), "0-23"),
+        (lambda a2, d: a2.create_schedule(d, 0, {**SEED_SCHEDULE, "endMinute": 60}), "0-59"),
+        (lambda a2, d: a2.create_schedule(d, 0, {"startHour": 1}), "required"),
+        (lambda a2, d: a2.create_schedule(d, 0, "00:30"), "must be a Schedule or a dict"),
+        (lambda a2, d: a2.set_schedules(d, {}), "non-empty"),
+        (lambda a2, d: a2.set_schedules(d, {0: SEED_SCHEDULE, "sch0": SEED_SCHEDULE}), "twice"),
+        (lambda a2, d: a2.set_schedules(d, {"sch9": SEED_SCHEDULE}), "slot"),
+        (
+            lambda a2, d: a2.set_schedules(
+                d, {0: SEED_SCHEDULE, 1: {**SEED_SCHEDULE, "startMinute": -5}}
+            ),
+            "slot 1",
+        ),
+        (lambda a2, d: a2.set_solar(d, False, False, -1), "0 to 100"),
+        (lambda a2, d: a2.set_solar(d, False, False, 101), "0 to 100"),
+        (lambda a2, d: a2.get_device_status(""), "non-empty"),
+        (lambda a2, d: a2.get_device_status(" x "), "whitespace"),
+        (lambda a2, d: a2.user_lock(None), "non-empty"),
+        (lambda a2, d: a2.run_aev_command(d, ""), "function_name"),
+        (lambda a2, d: a2.set_schedule_names(d, {}), "at least one"),
+        (lambda a2, d: a2.set_schedule_names(d, {6: "x"}), "slot"),
+        (lambda a2, d: a2.set_schedule_names(d, {0: 3}), "must be a string"),
+        (lambda a2, d: a2.create_charge_rate(d, -1.0), "price"),
+        (lambda a2, d: a2.create_charge_rate(d, 0.1, days=[True]), "seven booleans"),
+        (lambda a2, d: a2.get_device_calculated_charge_logs(d, limit=-1), "limit"),
+        (lambda a2, d: a2.get_device_calculated_charge_logs(d, min_energy=-1), "min_energy"),
+        (lambda a2, d: a2.get_calculated_power_logs_binned(d, group_by="YEAR"), "group_by"),
+        (lambda a2, d: a2.device_by_name(""), "name"),
+        (lambda a2, d: a2.search_address(""), "address_fragment"),
+    ],
+)
+async def test_invalid_input_raises_before_sending(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger, call: Any, match: str
+) -> None:
+    before = requests(andersen_cloud)
+    state_before = andersen_charger.status()
+    with pytest.raises(InvalidInputError, match=match):
+        await call(a2, andersen_charger.id)
+    assert requests(andersen_cloud) == before
+    assert andersen_charger.status() == state_before
+
+
+async def test_unknown_and_shared_device_names(
+    a2: AndersenA2,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_charger: Charger,
+) -> None:
+    with pytest.raises(DeviceNotFoundError, match="no charger named 'Nope'"):
+        await a2.device_id_from_name("Nope")
+    andersen_cloud.add_charger(andersen_user, name="Driveway")
+    with pytest.raises(InvalidInputError, match="2 chargers are named 'Driveway'"):
+        await a2.device_by_name("Driveway")
+
+
+async def test_unknown_device_id(a2: AndersenA2, andersen_charger: Charger) -> None:
+    with pytest.raises(DeviceNotFoundError) as info:
+        await a2.get_device_status("0123456789abcdef01234567")
+    assert isinstance(info.value, ApiError)
+    with pytest.raises(DeviceNotFoundError):
+        await a2.get_schedule("0123456789abcdef01234567", 0)
+
+
+async def test_queries_retry_5xx_and_429(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_cloud.faults.fail_http(2)
+    before = requests(andersen_cloud)
+    status = await a2.get_device_status(andersen_charger.id)
+    assert status.id == andersen_charger.id
+    assert requests(andersen_cloud) == before + 3
+    andersen_cloud.faults.rate_limit(1, retry_after=0.01)
+    assert (await a2.get_device_status_simple(andersen_charger.id)).id == andersen_charger.id
+    assert andersen_cloud.stats.faults_injected["http_429"] == 1
+
+
+async def test_queries_give_up_after_the_policy(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_cloud.faults.fail_http(10, status=502)
+    with pytest.raises(ServerError, match="HTTP 502") as info:
+        await a2.get_device_status(andersen_charger.id)
+    assert info.value.status == 502
+    andersen_cloud.faults.clear()
+    andersen_cloud.faults.rate_limit(1, retry_after=3600)
+    with pytest.raises(RateLimitedError, match="wait 3600 s") as limited:
+        await a2.get_device_status(andersen_charger.id)
+    assert limited.value.retry_after == 3600
+
+
+@pytest.mark.parametrize("fault", ["5xx", "429"])
+async def test_mutations_are_not_retried(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger, fault: str
+) -> None:
+    if fault == "5xx":
+        andersen_cloud.faults.fail_http(1)
+    else:
+        andersen_cloud.faults.rate_limit(1, retry_after=0)
+    before = andersen_cloud.stats.graphql_requests["runAEVCommand"]
+    with pytest.raises(ServerError if fault == "5xx" else RateLimitedError):
+        await a2.user_lock(andersen_charger.id)
+    assert andersen_cloud.stats.graphql_requests["runAEVCommand"] == before + 1
+    assert andersen_charger.status()["sysUserLock"] is False  # applied at most once: never
+    await a2.user_lock(andersen_charger.id)
+    assert andersen_charger.status()["sysUserLock"] is True
+
+
+async def test_malformed_reply_raises_response_error(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_cloud.faults.corrupt_replies(1)
+    with pytest.raises(ResponseError) as info:
+        await a2.get_device_status(andersen_charger.id)
+    assert info.value.operation == "getDeviceStatus"
+    assert info.value.path is not None
+    assert info.value.path.startswith("getDevice")
+
+
+async def test_expired_token_is_refreshed_and_request_retried_once(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_cloud.expire_tokens()
+    before = andersen_cloud.stats.refreshes
+    await a2.user_lock(andersen_charger.id)  # a mutation: refused before execution, so resent
+    assert andersen_cloud.stats.refreshes == before + 1
+    assert andersen_charger.status()["sysUserLock"] is True
+
+
+async def test_connection_refused_maps_to_connection_error(a2: AndersenA2) -> None:
+    async with aiohttp.ClientSession() as http:
+        # a port that was free a moment ago: nothing listens there any more
+        probe = AndersenCloud()
+        async with probe:
+            dead = probe.endpoints.graphql_url
+    a2._graphql._url = dead
+    with pytest.raises(AndersenConnectionError) as info:
+        await a2.get_device_status("x")
+    assert info.value.before_request
+    with pytest.raises(AndersenConnectionError):
+        await a2.user_lock("x")
+    assert http.closed
+
+
+async def test_shared_session_is_not_closed(
+    andersen_cloud: AndersenCloud, andersen_user: EmulatedUser, andersen_charger: Charger
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with AndersenA2(http, endpoints=andersen_cloud.endpoints) as a2:
+            await a2.authenticate(andersen_user.email, "correct horse battery staple")
+            assert (await a2.get_device(andersen_charger.id)).id == andersen_charger.id
+        assert not http.closed
+
+
+def test_production_endpoints_by_default() -> None:
+    client = AndersenA2()
+    assert client.endpoints == Endpoints()
+    assert "graphql.andersen-ev.com" in repr(client)

@@ -1,0 +1,400 @@
+"""The Cognito wire format: our calls against moto's Cognito server, the emulator, and odd servers.
+
+moto is a third-party implementation of Cognito's JSON protocol. It accepts any SRP signature
+and tracks no devices, so it checks the wire format (requests accepted, answers and errors
+parsed), not the SRP maths (see test_srp.py and test_auth.py for those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import boto3
+import pytest
+from aiohttp import web
+from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
+
+from andersen_ev import (
+    AndersenConnectionError,
+    AndersenTimeoutError,
+    Authenticator,
+    CognitoError,
+    Endpoints,
+    InvalidCredentialsError,
+    ReauthRequiredError,
+)
+from andersen_ev import cognito as cognito_module
+from andersen_ev.cognito import CognitoClient, load_service_model
+from andersen_ev.testing import AndersenCloud, EmulatedUser
+
+MOTO_EMAIL = "bob@example.com"
+MOTO_PASSWORD = "Moto-Passw0rd!"
+
+
+@dataclass(frozen=True)
+class MotoPool:
+    url: str
+    pool_id: str
+    client_id: str
+    username: str
+
+
+@pytest.fixture(scope="module")
+def moto_pool() -> Iterator[MotoPool]:
+    """moto's Cognito server on loopback with one pool, one app client and one user."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        admin = boto3.client(
+            "cognito-idp",
+            region_name="eu-west-1",
+            endpoint_url=url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        try:
+            pool_id = admin.create_user_pool(PoolName="andersen")["UserPool"]["Id"]
+            client_id = admin.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName="konnect",
+                ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            )["UserPoolClient"]["ClientId"]
+            admin.admin_create_user(UserPoolId=pool_id, Username="bob", MessageAction="SUPPRESS")
+            admin.admin_set_user_password(
+                UserPoolId=pool_id, Username="bob", Password=MOTO_PASSWORD, Permanent=True
+            )
+        finally:
+            admin.close()
+        yield MotoPool(url=url, pool_id=pool_id, client_id=client_id, username="bob")
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on a free loopback port; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()
+
+
+def lookup_app(usernames: dict[str, str]) -> web.Application:
+    """A stand-in for Andersen's /get-pending-user, mapping emails to Cognito usernames."""
+
+    async def lookup(request: web.Request) -> web.Response:
+        email = (await request.json())["email"]
+        if email in usernames:
+            return web.json_response({"username": usernames[email]})
+        return web.json_response({"error": f'Pending user with email "{email}" not found'})
+
+    app = web.Application()
+    app.router.add_post("/get-pending-user", lookup)
+    return app
+
+
+@pytest.fixture
+async def moto_endpoints(moto_pool: MotoPool) -> AsyncIterator[Endpoints]:
+    """Endpoints whose Cognito is moto and whose user lookup maps bob's email to 'bob'."""
+    async with serve(lookup_app({MOTO_EMAIL: moto_pool.username})) as base:
+        yield Endpoints(
+            cognito_url=moto_pool.url + "/",
+            user_lookup_url=base + "get-pending-user",
+            user_pool_id=moto_pool.pool_id,
+            client_id=moto_pool.client_id,
+        )
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+# -- moto --------------------------------------------------------------------------------------
+
+
+async def test_moto_accepts_srp_login_and_refresh(
+    http: aiohttp.ClientSession, moto_endpoints: Endpoints
+) -> None:
+    auth = Authenticator(http, moto_endpoints)
+    tokens = await auth.login(MOTO_EMAIL, MOTO_PASSWORD)
+    assert tokens.username  # moto's USER_ID_FOR_SRP
+    assert tokens.device_key is None  # moto tracks no devices
+    assert tokens.issued_at is not None
+    assert tokens.expires_at - tokens.issued_at == timedelta(seconds=3600)
+
+    refreshed = await auth.refresh()
+    assert refreshed.id_token != tokens.id_token
+    assert refreshed.access_token != tokens.access_token
+    assert refreshed.refresh_token == tokens.refresh_token  # no new one: the old one is kept
+    assert refreshed.expires_at > tokens.expires_at
+
+
+async def test_moto_unknown_user_is_invalid_credentials(
+    http: aiohttp.ClientSession, moto_pool: MotoPool
+) -> None:
+    async with serve(lookup_app({"ghost@example.com": "ghost"})) as base:
+        endpoints = Endpoints(
+            cognito_url=moto_pool.url,
+            user_lookup_url=base + "get-pending-user",
+            user_pool_id=moto_pool.pool_id,
+            client_id=moto_pool.client_id,
+        )
+        with pytest.raises(InvalidCredentialsError, match="no user") as caught:
+            await Authenticator(http, endpoints).login("ghost@example.com", MOTO_PASSWORD)
+    assert MOTO_PASSWORD not in str(caught.value)
+    cause = caught.value.__cause__
+    assert isinstance(cause, CognitoError)
+    assert (cause.code, cause.service_message, cause.status) == (
+        "UserNotFoundException",
+        "User does not exist.",
+        400,
+    )
+
+
+async def test_moto_refused_refresh_requires_reauth(
+    http: aiohttp.ClientSession, moto_endpoints: Endpoints
+) -> None:
+    tokens = await Authenticator(http, moto_endpoints).login(MOTO_EMAIL, MOTO_PASSWORD)
+    unknown = "eyJjdHkiOiJKV1QifQ.unknown-refresh-token.x.y.z"
+    stale = tokens.model_copy(update={"refresh_token": SecretStr(unknown)})
+    auth = Authenticator(http, moto_endpoints, tokens=stale)
+    with pytest.raises(ReauthRequiredError, match="log in again") as caught:
+        await auth.refresh()
+    assert isinstance(caught.value.__cause__, CognitoError)
+    assert caught.value.__cause__.code == "NotAuthorizedException"
+    assert unknown not in str(caught.value)
+
+
+async def test_moto_error_echoing_a_token_is_scrubbed(
+    http: aiohttp.ClientSession, moto_endpoints: Endpoints
+) -> None:
+    # moto answers GlobalSignOut for an unknown token with the token as the message
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLW9mLWEtZmFrZS10b2tlbg"
+    with pytest.raises(CognitoError) as caught:
+        await CognitoClient(http, moto_endpoints).global_sign_out(token)
+    assert caught.value.code == "NotAuthorizedException"
+    assert token not in str(caught.value)
+    assert "[redacted]" in caught.value.service_message
+
+
+async def test_moto_unimplemented_operation_is_a_cognito_error(
+    http: aiohttp.ClientSession, moto_endpoints: Endpoints
+) -> None:
+    config = {"PasswordVerifier": "AQ==", "Salt": "AQ=="}
+    with pytest.raises(CognitoError) as caught:
+        await CognitoClient(http, moto_endpoints).confirm_device(
+            "access-token-value", "device-key", "name", config
+        )
+    assert caught.value.status == 500
+    assert caught.value.code == "500"
+    assert len(caught.value.service_message) <= 303
+
+
+# -- the emulator ------------------------------------------------------------------------------
+
+
+async def test_emulator_answers_unknown_operation_with_404(
+    http: aiohttp.ClientSession, andersen_cloud: AndersenCloud
+) -> None:
+    client = CognitoClient(http, andersen_cloud.endpoints)
+    with pytest.raises(CognitoError, match="did not understand") as caught:
+        await client.call("ListDevices", {"AccessToken": "x"})
+    assert (caught.value.code, caught.value.status) == ("404", 404)
+
+
+async def test_device_operations_against_the_emulator(
+    http: aiohttp.ClientSession,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_credentials: tuple[str, str],
+) -> None:
+    auth = Authenticator(http, andersen_cloud.endpoints)
+    tokens = await auth.login(*andersen_credentials)
+    assert tokens.device_key is not None
+    client = CognitoClient(http, andersen_cloud.endpoints)
+    access = tokens.access_token.get_secret_value()
+    await client.update_device_status(access, tokens.device_key, remembered=True)
+    assert andersen_user.devices[tokens.device_key].remembered
+    await client.update_device_status(access, tokens.device_key, remembered=False)
+    assert not andersen_user.devices[tokens.device_key].remembered
+    await client.forget_device(access, tokens.device_key)
+    assert tokens.device_key not in andersen_user.devices
+    with pytest.raises(CognitoError, match="Device does not exist") as caught:
+        await client.forget_device(access, tokens.device_key)
+    assert caught.value.code == "ResourceNotFoundException"
+
+
+async def test_throttling_is_a_cognito_error_that_says_to_wait(
+    http: aiohttp.ClientSession,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_credentials: tuple[str, str],
+) -> None:
+    andersen_cloud.faults.throttle_cognito()
+    with pytest.raises(CognitoError, match="wait a while") as caught:
+        await Authenticator(http, andersen_cloud.endpoints).login(*andersen_credentials)
+    assert caught.value.code == "TooManyRequestsException"
+
+
+# -- requests that do not fit the model ----------------------------------------------------------
+
+
+async def test_invalid_request_names_the_parameter_not_its_value(
+    http: aiohttp.ClientSession,
+) -> None:
+    client = CognitoClient(http, Endpoints(cognito_url="http://127.0.0.1:9/"))
+    with pytest.raises(ValueError, match="parameter AccessToken") as caught:
+        await client.call("GlobalSignOut", {"AccessToken": 123456789})
+    assert "123456789" not in str(caught.value)
+    with pytest.raises(ValueError, match="Invalid length for parameter DeviceName"):
+        await client.confirm_device("token", "key", "", {"PasswordVerifier": "a", "Salt": "b"})
+
+
+# -- odd servers -------------------------------------------------------------------------------
+
+
+def _answering(status: int, body: bytes, content_type: str = "application/json") -> web.Application:
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_post("/", handler)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code"),
+    [
+        (502, b"<html><body>Bad Gateway</body></html>", "502"),
+        (503, b"", "503"),
+        (400, b'{"__type":"com.amazonaws#InvalidParameterException","message":"m"}', "Invalid"),
+        (400, b"not json at all", "400"),
+        (400, b"", "400"),
+    ],
+)
+async def test_error_answers_become_cognito_errors(
+    http: aiohttp.ClientSession, status: int, body: bytes, code: str
+) -> None:
+    async with serve(_answering(status, body)) as url:
+        client = CognitoClient(http, Endpoints(cognito_url=url))
+        with pytest.raises(CognitoError) as caught:
+            await client.initiate_auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": "r"})
+    assert caught.value.code.startswith(code)
+    assert caught.value.status == status
+    assert str(caught.value).startswith(f"Cognito InitiateAuth failed with {caught.value.code}")
+
+
+async def test_long_messages_are_cut(http: aiohttp.ClientSession) -> None:
+    body = b'{"__type": "InternalErrorException", "message": "%s"}' % (b"x" * 5000)
+    async with serve(_answering(500, body)) as url:
+        client = CognitoClient(http, Endpoints(cognito_url=url))
+        assert repr(client) == f"CognitoClient(url={url!r})"
+        with pytest.raises(CognitoError) as caught:
+            await client.global_sign_out("token")
+    assert caught.value.service_message == "x" * 300 + "..."
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (b"not json", "neither tokens nor a challenge"),
+        (b"{}", "neither tokens nor a challenge"),
+        (b'{"AuthenticationResult": {"AccessToken": "a"}}', "without tokens"),
+    ],
+)
+async def test_malformed_success_answers(
+    http: aiohttp.ClientSession, body: bytes, match: str
+) -> None:
+    async with serve(_answering(200, body, "application/x-amz-json-1.1")) as url:
+        client = CognitoClient(http, Endpoints(cognito_url=url))
+        with pytest.raises(CognitoError, match=match) as caught:
+            await client.initiate_auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": "r"})
+    assert caught.value.code == "MalformedResponse"
+
+
+async def test_unreachable_cognito_is_a_connection_error(http: aiohttp.ClientSession) -> None:
+    async with serve(web.Application()) as url:
+        pass  # the port is free again: nothing listens there
+    client = CognitoClient(http, Endpoints(cognito_url=url))
+    with pytest.raises(AndersenConnectionError, match="check the network") as caught:
+        await client.global_sign_out("token")
+    assert isinstance(caught.value, ConnectionError)
+
+
+async def test_silent_cognito_is_a_timeout(http: aiohttp.ClientSession) -> None:
+    never = asyncio.Event()
+
+    async def hang(_: web.Request) -> web.Response:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    app = web.Application()
+    app.router.add_post("/", hang)
+    async with serve(app) as url:
+        client = CognitoClient(http, Endpoints(cognito_url=url), timeout=0.2)
+        with pytest.raises(AndersenTimeoutError, match="timed out") as caught:
+            await client.global_sign_out("token")
+    assert isinstance(caught.value, TimeoutError)
+
+
+# -- botocore: loaded lazily, once, and kept quiet about tokens -----------------------------------
+
+
+def test_import_does_not_load_botocore() -> None:
+    code = (
+        "import sys, andersen_ev; sys.exit('botocore' in sys.modules or 'graphql' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0  # noqa: S603
+
+
+async def test_model_is_loaded_once_for_concurrent_callers() -> None:
+    saved = cognito_module._codec
+    cognito_module._codec = None
+    try:
+        models = await asyncio.gather(*(load_service_model() for _ in range(10)))
+    finally:
+        cognito_module._codec = saved or cognito_module._codec
+    assert all(model is models[0] for model in models)
+    assert models[0].service_name == "cognito-idp"
+
+
+async def test_botocore_response_dumps_are_hidden_only_for_our_calls(
+    http: aiohttp.ClientSession,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_credentials: tuple[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tokens = await Authenticator(http, andersen_cloud.endpoints).login(*andersen_credentials)
+    for secret in (tokens.id_token, tokens.access_token, tokens.refresh_token):
+        assert secret.get_secret_value() not in caplog.text
+    assert "Cognito RespondToAuthChallenge" in caplog.text
+
+    # botocore's own dumps still reach the logs for anybody else's parsing
+    model = await load_service_model()
+    from botocore.parsers import create_parser
+
+    response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": b'{"Marker": 1}'}
+    shape = model.operation_model("GlobalSignOut").output_shape
+    assert shape is not None
+    create_parser("json").parse(response, shape)
+    assert '{"Marker": 1}' in caplog.text
