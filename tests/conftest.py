@@ -1,3 +1,4 @@
-"""Shared fixtures: the emulator's pytest plugin, loaded explicitly so coverage sees it."""
+"""Shared fixtures: the emulator's pytest plugin (loaded explicitly so coverage sees it) and
+the scripted GraphQL server."""
 
-pytest_plugins = ["andersen_ev.testing.pytest_plugin"]
+pytest_plugins = ["andersen_ev.testing.pytest_plugin", "tests.scripted_server"]

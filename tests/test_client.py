@@ -3,6 +3,7 @@ validation before sending, retries and their limits, and errors a program can ac
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from andersen_ev import (
 from andersen_ev.const import Endpoints
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from andersen_ev.transport import RetryPolicy
+from tests.scripted_server import Script, json_reply
 
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.02)
 
@@ -381,3 +383,84 @@ def test_production_endpoints_by_default() -> None:
     client = AndersenA2()
     assert client.endpoints == Endpoints()
     assert "graphql.andersen-ev.com" in repr(client)
+
+
+@pytest.fixture
+async def scripted_a2(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, script: Script
+) -> AsyncIterator[AndersenA2]:
+    """A logged-in client whose GraphQL requests go to the scripted server."""
+    endpoints = dataclasses.replace(andersen_cloud.endpoints, graphql_url=script.url)
+    async with AndersenA2(
+        endpoints=endpoints, tokens=a2.tokens, retry=FAST, confirm_interval=0.01
+    ) as client:
+        yield client
+
+
+SLOT = {**SEED_SCHEDULE, "enabled": False}
+
+
+@pytest.mark.parametrize(
+    ("reply", "call", "error", "path"),
+    [
+        (
+            {"data": {"getDevice": {"deviceStatus": None}}},
+            lambda a2: a2.get_device_status("d"),
+            "has no status",
+            "getDevice.deviceStatus",
+        ),
+        (
+            {"data": {"getDevice": {"deviceStatus": {"evseState": "charging"}}}},
+            lambda a2: a2.get_device_status("d"),
+            "unexpected value",
+            "getDevice.deviceStatus.evseState",
+        ),
+        (
+            {"data": {"getDevice": "malformed"}},
+            lambda a2: a2.get_device("d"),
+            "not an object",
+            "getDevice",
+        ),
+        (
+            {"data": {"getDevice": {"id": "d", "deviceStatus": {"scheduleSlotsArray": [SLOT]}}}},
+            lambda a2: a2.get_schedule("d", 3),
+            "no schedule slot 3",
+            "getDevice.deviceStatus.scheduleSlotsArray.3",
+        ),
+        (
+            {
+                "data": {
+                    "getDevice": {
+                        "id": "d",
+                        "deviceStatus": {"scheduleSlotsArray": [{"enabled": False}]},
+                    }
+                }
+            },
+            lambda a2: a2.enable_schedule("d", 0),
+            "incomplete",
+            "getDevice.deviceStatus.scheduleSlotsArray.0",
+        ),
+    ],
+)
+async def test_replies_that_do_not_fit(
+    scripted_a2: AndersenA2, script: Script, reply: Any, call: Any, error: str, path: str
+) -> None:
+    script.replies = [json_reply(reply)]
+    with pytest.raises(ResponseError, match=error) as info:
+        await call(scripted_a2)
+    assert info.value.path == path
+
+
+async def test_missing_device_on_the_slow_path(scripted_a2: AndersenA2, script: Script) -> None:
+    script.replies = [json_reply({"data": {"getDevice": None}})]
+    with pytest.raises(DeviceNotFoundError, match="no device 'd'"):
+        await scripted_a2.get_device_status("d")
+
+
+async def test_dates_are_sent_as_iso_text(scripted_a2: AndersenA2, script: Script) -> None:
+    script.replies = [json_reply({"data": {"getDevice": {"deviceCalculatedChargeLogs": []}}})] * 2
+    assert (
+        await scripted_a2.get_device_calculated_charge_logs("d", date_from=date(2025, 1, 2)) == []
+    )
+    assert await scripted_a2.get_device_calculated_charge_logs("d", date_from="2025-01-03") == []
+    assert [body["variables"]["dateFrom"] for body in script.bodies] == ["2025-01-02", "2025-01-03"]

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import aiohttp
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
 from andersen_ev.cognito import DEFAULT_TIMEOUT
@@ -196,7 +196,10 @@ class AndersenA2:
         mutation: bool = False,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        return await self._graphql.execute(operation, variables, mutation=mutation, timeout=timeout)
+        result = await self._graphql.execute(
+            operation, variables, mutation=mutation, timeout=timeout
+        )
+        return result.data
 
     @staticmethod
     def _parse(adapter: TypeAdapter[_T], value: Any, operation: str, path: str) -> _T:
@@ -217,19 +220,7 @@ class AndersenA2:
     ) -> dict[str, Any]:
         """Run a ``getDevice``-rooted query; the device must exist."""
         data = await self._run(operation, {"id": check_id(device_id), **variables}, timeout=timeout)
-        device = data.get("getDevice")
-        if device is None:
-            raise DeviceNotFoundError(
-                f"{operation}: no device {device_id!r} in this account"
-                " (check the id with get_current_user_devices())",
-                operation=operation,
-                errors=[],
-            )
-        if not isinstance(device, dict):
-            raise ResponseError(
-                f"{operation}: getDevice is not an object", operation=operation, path="getDevice"
-            )
-        return device
+        return _device_of(operation, device_id, data)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -273,17 +264,24 @@ class AndersenA2:
         return await self._status("getDeviceStatus", device_id, timeout)
 
     async def _status(self, operation: str, device_id: str, timeout: float | None) -> DeviceStatus:
-        device = await self._device(operation, device_id, timeout=timeout)
-        status = self._parse(
+        result = await self._graphql.execute(
+            operation, {"id": check_id(device_id)}, timeout=timeout
+        )
+        fast = result.validate(_STATUS_ENVELOPE)
+        if fast is not None:  # the common case: validated straight from the JSON text
+            status: DeviceStatus = fast.data.getDevice.deviceStatus
+            return status
+        device = _device_of(operation, device_id, result.data)
+        status_or_none = self._parse(
             _OPTIONAL_STATUS, device.get("deviceStatus"), operation, "getDevice.deviceStatus"
         )
-        if status is None:
+        if status_or_none is None:
             raise ResponseError(
                 f"{operation}: the device has no status",
                 operation=operation,
                 path="getDevice.deviceStatus",
             )
-        return status
+        return status_or_none
 
     async def get_device_charge_rates(
         self, device_id: str, *, timeout: float | None = None
@@ -857,6 +855,32 @@ class AndersenA2:
         await self.close()
 
 
+def _device_of(operation: str, device_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``getDevice`` object of a reply; the device must exist."""
+    device = data.get("getDevice")
+    if device is None:
+        raise DeviceNotFoundError(
+            f"{operation}: no device {device_id!r} in this account"
+            " (check the id with get_current_user_devices())",
+            operation=operation,
+            errors=[],
+        )
+    if not isinstance(device, dict):
+        raise ResponseError(
+            f"{operation}: getDevice is not an object", operation=operation, path="getDevice"
+        )
+    return device
+
+
+def _envelope(leaf: Any, *path: str) -> TypeAdapter[Any]:
+    """An adapter validating a whole reply ``{"data": {path...: leaf}}`` from its JSON."""
+    inner: Any = leaf
+    for key in reversed(("data", *path)):
+        fields: dict[str, Any] = {key: (inner, ...)}
+        inner = create_model(f"_Reply_{key}", __config__=_ENVELOPE_CONFIG, **fields)
+    return TypeAdapter(inner)
+
+
 def _iso(value: date | datetime | str | None) -> str | None:
     """A ``Date`` variable: ISO-8601 text."""
     if value is None or isinstance(value, str):
@@ -921,3 +945,5 @@ _LOGS: Final = TypeAdapter(list[ChargeLog | None])
 _ADDRESSES: Final = TypeAdapter(list[Address | None])
 _OPTIONAL_RESULT: Final = TypeAdapter(CommandResult | None)
 _OPTIONAL_SOLAR: Final = TypeAdapter(SolarSettings | None)
+_ENVELOPE_CONFIG: Final = ConfigDict(extra="ignore", frozen=True)
+_STATUS_ENVELOPE: Final = _envelope(DeviceStatus, "getDevice", "deviceStatus")
