@@ -54,17 +54,24 @@ def start_emulator() -> Emulator:
     return Emulator(process, json.loads(process.stdout.readline()))
 
 
-async def cpu_per_call(call: Callable[[], Awaitable[object]], count: int) -> float:
-    """Median client CPU seconds per awaited call, over ROUNDS rounds."""
-    for _ in range(20):
-        await call()
-    rounds = []
-    for _ in range(ROUNDS):
-        start = time.process_time()
-        for _ in range(count // ROUNDS):
+async def cpu_per_call(
+    calls: dict[str, Callable[[], Awaitable[object]]], count: int
+) -> dict[str, float]:
+    """Median client CPU seconds per awaited call of each, over ROUNDS interleaved rounds.
+
+    Rounds alternate between the calls, so that drift on a noisy machine hits all alike.
+    """
+    for call in calls.values():
+        for _ in range(20):
             await call()
-        rounds.append((time.process_time() - start) / (count // ROUNDS))
-    return statistics.median(rounds)
+    rounds: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(ROUNDS):
+        for name, call in calls.items():
+            start = time.process_time()
+            for _ in range(count // ROUNDS):
+                await call()
+            rounds[name].append((time.process_time() - start) / (count // ROUNDS))
+    return {name: statistics.median(values) for name, values in rounds.items()}
 
 
 async def measure_ours(
@@ -90,11 +97,14 @@ async def measure_ours(
             async with http.post(emulator.endpoints.graphql_url, data=body, headers=headers) as r:
                 return json.loads(await r.read())
 
-        results = {
-            "raw_status": await cpu_per_call(raw, count),
-            "ours_status": await cpu_per_call(lambda: a2.get_device_status(device_id), count),
-            "ours_get_device": await cpu_per_call(lambda: a2.get_device(device_id), count),
-        }
+        results = await cpu_per_call(
+            {
+                "raw_status": raw,
+                "ours_status": lambda: a2.get_device_status(device_id),
+                "ours_get_device": lambda: a2.get_device(device_id),
+            },
+            count,
+        )
         limit = asyncio.Semaphore(in_flight)
 
         async def one() -> None:
