@@ -183,6 +183,18 @@ async def test_unknown_and_foreign_devices_are_not_found(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_charge_rates_are_found_on_any_of_the_users_chargers(
+    api: Api, andersen_user: EmulatedUser, andersen_charger: Charger
+) -> None:
+    second = api.cloud.add_charger(andersen_user, name="Carport")
+    _, body = await api.op("createChargeRate", deviceId=second.id, price=0.3)
+    rate_id = body["data"]["createChargeRate"]["id"]
+    _, body = await api.op("updateChargeRate", id=rate_id, price=0.25)
+    assert body == {"data": {"updateChargeRate": True}}
+    assert second.charge_rates()[0]["price"] == 0.25
+    assert andersen_charger.charge_rates() == []
+
+
 async def test_claim_and_unclaim(api: Api, andersen_user: EmulatedUser) -> None:
     loose = api.cloud.add_charger(None, device_name="A2-LOOSE1")
     stranger = api.cloud.add_user("stranger@example.com", "pw")
@@ -295,6 +307,16 @@ async def test_malformed_json_is_refused_before_auth(
     assert error["extensions"] == {"code": "BAD_REQUEST"}
     assert "rejected (HTTP 400)" in caplog.text
     assert api.cloud.stats.graphql_requests["<anonymous>"] == 1
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+async def test_json_without_nan_or_infinity(api: Api, constant: bytes) -> None:
+    query = b'{"query": "query($e: Float) { getSupportMessage }", "variables": {"e": %s}}'
+    status, body, _ = await api.post(
+        data=query % constant, headers={"Content-Type": "application/json"}
+    )
+    assert status == 400
+    assert constant.lstrip(b"-").decode() in only_error(body)["message"]
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,11 @@ def _fault_response(fault: HttpFault) -> web.Response:
     )
 
 
+def _refuse_constant(name: str) -> float:
+    """Refuse ``NaN``/``Infinity``/``-Infinity``: JSON has no such values (JSON.parse agrees)."""
+    raise ValueError(f"Unexpected token {name} in JSON")
+
+
 def _decode_body(content_type: str, raw: bytes) -> object:
     """The JSON body; None when it is not sent as JSON (Apollo then finds no body).
 
@@ -152,7 +157,7 @@ def _decode_body(content_type: str, raw: bytes) -> object:
     if content_type not in _JSON_TYPES:
         return None
     try:
-        body: object = json.loads(raw)
+        body: object = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Rejected.with_code(
             400, "BAD_REQUEST", f"POST body sent invalid JSON: {exc}"
