@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests lint typecheck docs bench``.
+"""Development sessions: ``nox -s tests lint typecheck docs bench soak``.
 
 Every session installs what it needs into its own virtualenv, so a fresh machine with only
 Python and ``pip install nox`` runs all of them.
@@ -36,8 +36,10 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "noxfile.py", "benchmarks", *session.posargs)
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", "benchmarks")
+    session.run(
+        "ruff", "check", "src", "tests", "noxfile.py", "benchmarks", "examples", *session.posargs
+    )
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", "benchmarks", "examples")
 
 
 @nox.session(python=PYTHON)
@@ -92,3 +94,13 @@ def bench(session: nox.Session) -> None:
         str(seed / "bin" / "python"),
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """Soak streams, queries and commands under injected faults; write docs/reliability.md.
+
+    Bounded to 5 minutes, loopback only. ``nox -s soak -- --duration 20`` for a short run.
+    """
+    session.install("-e", ".")
+    session.run("python", "benchmarks/soak.py", "--output", "docs/reliability.md", *session.posargs)

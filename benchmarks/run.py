@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiohttp
 import query
+import streams
 
 from andersen_ev import srp
 from andersen_ev.graphql import operation_document
@@ -146,6 +147,7 @@ def main() -> None:
         )
     finally:
         emulator.stop()
+    stream_rows = streams.stream_rows(asyncio.run(streams.measure()))
     base_import = import_time("import aiohttp, gql, pydantic")
     our_import = import_time("import andersen_ev")
     versions = ", ".join(
@@ -154,7 +156,7 @@ def main() -> None:
     )
     ratio = our_import / base_import
     our_ms = our_import * 1000
-    query_rows = query_table(ours, seed)
+    query_rows = query_table(ours, seed) + stream_rows
     bench = "`nox -s bench`"
     report = f"""# Performance
 
@@ -165,6 +167,9 @@ Machine: {platform.machine()}, {platform.processor() or "unknown CPU"}, Python
 Medians of {REPEAT} rounds; every ratio compares figures from this one run. Client CPU is
 measured with the emulator in another process (`python -m andersen_ev.testing`), so it is
 the client's alone; the seed runs in its own venv with its own login pointed at the emulator.
+Stream figures come from `benchmarks/streams.py`: events either pass through the emulator
+(which executes each with graphql-core, about a thousand a second) or are replayed, as the
+emulator rendered them, as fast as the client takes them (what the client can decode).
 
 | what | figure | reproduce |
 |---|---|---|

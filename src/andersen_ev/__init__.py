@@ -42,6 +42,7 @@ from andersen_ev.models import (
     ScheduleSlot,
     SolarSettings,
 )
+from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings, StreamState
 from andersen_ev.token_store import TokenStore
 from andersen_ev.transport import RetryPolicy
 
@@ -66,6 +67,7 @@ __all__ = [
     "DeviceInfo",
     "DeviceNotFoundError",
     "DeviceStatus",
+    "DeviceUpdates",
     "Endpoints",
     "EvseState",
     "InsecureTokenFileError",
@@ -80,6 +82,9 @@ __all__ = [
     "ScheduleSlot",
     "ServerError",
     "SolarSettings",
+    "StatusSnapshot",
+    "StreamSettings",
+    "StreamState",
     "TokenStore",
     "TokenStoreError",
     "Tokens",

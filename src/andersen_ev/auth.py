@@ -656,8 +656,8 @@ class Authenticator:
         Raises:
             AuthenticationError: the last login returned no device (the pool does not
                 track devices): there is nothing to confirm.
-            ReauthRequiredError, CognitoError, AndersenConnectionError,
-            AndersenTimeoutError: as for :meth:`id_token`.
+            ReauthRequiredError: as for :meth:`id_token` (also CognitoError,
+                AndersenConnectionError and AndersenTimeoutError).
         """
         tokens = await self.fresh_tokens()
         if tokens.device_remembered:

@@ -9,10 +9,11 @@ positional arguments, awaited, returning typed models instead of dicts.
 
 from __future__ import annotations
 
-import asyncio
+import math
 import platform
-import time
+import ssl
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -20,11 +21,14 @@ from typing import Any, Final, Self, TypeVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
+from andersen_ev import control, diagnostics
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
 from andersen_ev.cognito import DEFAULT_TIMEOUT
 from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.control import ChargeNow
 from andersen_ev.exceptions import (
     AndersenError,
+    AndersenTimeoutError,
     CommandNotConfirmedError,
     DeviceNotFoundError,
     InvalidInputError,
@@ -42,8 +46,16 @@ from andersen_ev.models import (
     ScheduleSlot,
     SolarSettings,
 )
+from andersen_ev.stream import (
+    DeviceUpdates,
+    StateCallback,
+    StreamManager,
+    StreamSettings,
+    StreamState,
+)
 from andersen_ev.transport import GraphQLHttp, RetryPolicy
 from andersen_ev.validation import (
+    SlotSchedules,
     check_id,
     check_percentage,
     check_schedule,
@@ -86,10 +98,19 @@ class AndersenA2:
         retry: How queries are retried on connection errors, 5xx and 429 (mutations are
             never retried once they may have reached the service).
         confirm_interval: Seconds between status reads while a command is confirmed.
+        stream_settings: How device update streams reconnect and detect dead connections.
+        verify_tls: How the TLS certificates of the cloud and of Cognito are checked, for
+            every request and websocket of the session this object creates: True (the
+            default) verifies them against the system's trusted CAs; an
+            ``ssl.SSLContext`` verifies with it (e.g. one that trusts a private CA);
+            False turns verification off, which lets anyone on the network read and
+            change the traffic, tokens included: only for tests against a local server.
+            With ``session=``, that session's own settings apply and this must stay True.
 
     Attributes:
         endpoints: Where the cloud lives.
         auth: The token lifecycle (``id_token()``, ``invalidate()``, ``refresh()`` ...).
+        streams: The websocket shared by every device update stream (state, stats).
 
     Use it as an async context manager::
 
@@ -108,9 +129,18 @@ class AndersenA2:
         timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         confirm_interval: float = DEFAULT_CONFIRM_INTERVAL,
+        stream_settings: StreamSettings | None = None,
+        verify_tls: bool | ssl.SSLContext = True,
     ) -> None:
+        if session is not None and verify_tls is not True:
+            raise InvalidInputError(
+                "verify_tls applies to the aiohttp session AndersenA2 creates: configure the"
+                " connector of the session you pass instead (aiohttp.TCPConnector(ssl=...))"
+            )
+        self._verify_tls = verify_tls
         self.endpoints = endpoints
         self.confirm_interval = confirm_interval
+        self._saved_states: dict[str, ChargeNow] = {}
         self._session = session
         self._owns_session = session is None
         self._closed = False
@@ -129,6 +159,9 @@ class AndersenA2:
             timeout=timeout,
             retry=retry or RetryPolicy(),
         )
+        self.streams = StreamManager(
+            self._http, endpoints.websocket_url, self.auth, self.get_device_status, stream_settings
+        )
 
     def __repr__(self) -> str:
         return f"AndersenA2(graphql_url={self.endpoints.graphql_url!r}, auth={self.auth!r})"
@@ -138,7 +171,9 @@ class AndersenA2:
         if self._closed:
             raise AndersenError("this AndersenA2 is closed: create a new one")
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # TLS settings live on the connector: GraphQL, Cognito and websockets all use it
+            connector = aiohttp.TCPConnector(ssl=self._verify_tls)
+            self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
     @property
@@ -185,6 +220,33 @@ class AndersenA2:
     async def sign_out(self) -> None:
         """Revoke the tokens at Cognito and forget them (see :meth:`Authenticator.sign_out`)."""
         await self.auth.sign_out()
+
+    # -- live status -------------------------------------------------------------------------
+
+    def subscribe_device_updates(self, device_id: str, *more_device_ids: str) -> DeviceUpdates:
+        """Live statuses of one or more chargers: ``async for status in ...``.
+
+        Every stream of this session shares one websocket, which reconnects by itself
+        (see :mod:`andersen_ev.stream`). Each iteration first yields a
+        :class:`~andersen_ev.stream.StatusSnapshot` of every device, after each
+        (re)connect, then live events; ``status.id`` says which charger.
+
+        Raises:
+            InvalidInputError: an id is not a non-empty string.
+            DeviceNotFoundError: (while iterating) a device is not in this account.
+            ApiError: (while iterating) the service rejected the subscription.
+            ReauthRequiredError: (while iterating) the session needs a new login.
+        """
+        return self.streams.subscribe(device_id, *more_device_ids)
+
+    @property
+    def stream_state(self) -> StreamState:
+        """Whether live updates flow: connected, connecting, reconnecting or closed."""
+        return self.streams.state
+
+    def on_stream_state(self, callback: StateCallback) -> Callable[[], None]:
+        """Call ``callback(state)`` on every stream state change; returns its remover."""
+        return self.streams.on_state(callback)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -369,7 +431,7 @@ class AndersenA2:
         timeout: float | None = None,
     ) -> list[ChargeLog]:
         """Past charging sessions with energy and cost split by source, newest first."""
-        if min_energy is not None and (isinstance(min_energy, bool) or min_energy < 0):
+        if min_energy is not None and not _non_negative(min_energy):
             raise InvalidInputError(f"min_energy must be a non-negative number, got {min_energy!r}")
         variables = {
             "limit": _optional_count(limit, "limit"),
@@ -512,7 +574,7 @@ class AndersenA2:
     async def set_schedules(
         self,
         device_id: str,
-        slots: Mapping[int | str, Schedule | Mapping[str, Any]],
+        slots: SlotSchedules,
         *,
         timeout: float | None = None,
     ) -> CommandResult | None:
@@ -811,7 +873,95 @@ class AndersenA2:
         )
         return data.get("unregisterMobileDevice")
 
-    # -- confirmation ------------------------------------------------------------------------
+    # -- charging control -------------------------------------------------------------------
+
+    async def charge_now(self, device_id: str, *, confirm: Confirm = True) -> ChargeNow:
+        """Start charging regardless of schedules: disable every schedule and unlock.
+
+        The lock state and the five schedule slots are read first and kept, so that
+        :meth:`restore` (or the returned handle's ``restore()``) puts back exactly what
+        was there. A failure part-way puts the saved state back before raising.
+
+        Raises:
+            ResponseError: the charger reported no lock state or an incomplete schedule,
+                which could not be restored exactly (nothing was changed).
+            CommandNotConfirmedError: the change never showed in the status.
+        """
+        handle = await control.charge_now(self, check_id(device_id), confirm=confirm)
+        self._saved_states[device_id] = handle
+        return handle
+
+    async def restore(self, device_id: str, *, confirm: Confirm = True) -> None:
+        """Put back what the last :meth:`charge_now` on this charger changed.
+
+        Raises:
+            InvalidInputError: nothing was saved for this charger.
+            RestoreError: some of it could not be put back; the message says what.
+        """
+        handle = self._saved_states.get(check_id(device_id))
+        if handle is None or handle.restored:
+            raise InvalidInputError(
+                f"nothing to restore on device {device_id}: charge_now() was not called"
+                " on this session, or it was restored already"
+            )
+        await handle.restore(confirm=confirm)
+
+    def temporarily_unlocked(
+        self, device_id: str, *, confirm: Confirm = True
+    ) -> AbstractAsyncContextManager[ChargeNow]:
+        """``async with``: :meth:`charge_now` for the block, restored on exit, error or cancel.
+
+        Example::
+
+            async with a2.temporarily_unlocked(device_id):
+                await a2.wait_for(device_id, lambda s: s.is_charging, timeout=60)
+        """
+        return control.temporarily_unlocked(self, check_id(device_id), confirm=confirm)
+
+    async def is_car_connected(
+        self, device_id: str, probe: bool = False, *, probe_timeout: float = 30.0
+    ) -> bool | None:
+        """Whether a car is plugged in.
+
+        From ``evseState``: connected or charging means yes, ready means no. When the
+        charger is locked or held by a schedule (255) the state cannot tell, and the answer
+        is None unless ``probe=True``: then the charger is briefly unlocked (with schedules
+        disabled), the state is watched, and everything is restored, also on error.
+        """
+        return await control.is_car_connected(
+            self, check_id(device_id), probe=probe, probe_timeout=probe_timeout
+        )
+
+    async def wait_for(
+        self,
+        device_id: str,
+        predicate: Callable[[DeviceStatus], bool],
+        timeout: float | None = None,
+    ) -> DeviceStatus:
+        """Wait until the charger's status satisfies ``predicate``; returns that status.
+
+        Args:
+            timeout: Seconds (30 by default).
+
+        Raises:
+            AndersenTimeoutError: not within ``timeout``.
+        """
+        return await control.wait_for_status(
+            self,
+            check_id(device_id),
+            predicate,
+            timeout=DEFAULT_CONFIRM_TIMEOUT if timeout is None else timeout,
+            interval=self.confirm_interval,
+        )
+
+    async def diagnostics(self) -> dict[str, Any]:
+        """A redacted snapshot to attach to a bug report.
+
+        Library and schema versions, token expiry and whether a device is remembered,
+        and each charger's status; never a secret, address, location, IP address or
+        Wi-Fi name.
+        """
+        return await diagnostics.snapshot(self)
 
     async def _confirm(
         self,
@@ -820,24 +970,25 @@ class AndersenA2:
         confirm: Confirm,
         applied: Callable[[DeviceStatus], bool],
     ) -> None:
-        """Poll the status until ``applied`` holds, if ``confirm`` asks for it."""
+        """Wait until ``applied`` holds, if ``confirm`` asks for it."""
         if confirm is False:
             return
         limit = DEFAULT_CONFIRM_TIMEOUT if confirm is True else float(confirm)
         if limit <= 0:
             raise InvalidInputError(f"confirm must be True or a positive timeout, got {confirm!r}")
-        deadline = time.monotonic() + limit
-        while True:
-            status = await self.get_device_status(device_id)
-            if applied(status):
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise CommandNotConfirmedError(device_id=device_id, command=command, timeout=limit)
-            await asyncio.sleep(min(self.confirm_interval, remaining))
+        try:
+            await self.wait_for(device_id, applied, limit)
+        except AndersenTimeoutError:
+            raise CommandNotConfirmedError(
+                device_id=device_id, command=command, timeout=limit
+            ) from None
 
     async def close(self) -> None:
-        """Close the aiohttp session if this object created it. Idempotent."""
+        """End the streams, then close the aiohttp session if this object created it.
+
+        Idempotent. Device update iterators end quietly.
+        """
+        await self.streams.close()
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session:
@@ -888,6 +1039,16 @@ def _iso(value: date | datetime | str | None) -> str | None:
     return value.isoformat()
 
 
+def _non_negative(value: object) -> bool:
+    """A finite number >= 0 (JSON has no NaN or infinity: the service would refuse them)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
 def _optional_count(value: int | None, name: str) -> int | None:
     if value is None:
         return None
@@ -916,7 +1077,7 @@ def _rate_variables(
     stop_date_time: date | datetime | str | None,
     days: Sequence[bool] | None,
 ) -> dict[str, Any]:
-    if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+    if not _non_negative(price):
         raise InvalidInputError(f"price must be a non-negative number, got {price!r}")
     chosen = [True] * 7 if days is None else list(days)
     if len(chosen) != 7 or not all(isinstance(day, bool) for day in chosen):  # noqa: PLR2004

@@ -222,16 +222,22 @@ class CognitoClient:
                 headers = {key.lower(): value for key, value in response.headers.items()}
         reset = _parsing.set(True)
         try:
-            parsed: dict[str, Any] = codec.parser.parse(
+            parsed: object = codec.parser.parse(
                 {"status_code": status, "headers": headers, "body": body},
                 op_model.output_shape,
             )
+        except Exception:  # noqa: BLE001 - botocore's parser fails in many ways on garbage
+            parsed = None
         finally:
             _parsing.reset(reset)
+        if not isinstance(parsed, dict):
+            if status >= 300:  # noqa: PLR2004 - HTTP success range
+                raise CognitoError(str(status), "", operation=operation, status=status)
+            raise _malformed(operation, f"(HTTP {status}) could not be read")
         parsed.pop("ResponseMetadata", None)
         error = parsed.get("Error")
         if status >= 300 or error:  # noqa: PLR2004 - HTTP success range
-            error = error or {}
+            error = error if isinstance(error, dict) else {}
             code = str(error.get("Code") or status)
             message = _scrub(str(error.get("Message") or ""), params)
             _LOG.debug("Cognito %s answered %s (HTTP %d)", operation, code, status)
@@ -324,29 +330,62 @@ def _malformed(operation: str, what: str) -> CognitoError:
     )
 
 
+#: Bounds of Cognito's ``Session`` (its API model) and of a sane token lifetime (10 years).
+_SESSION_LENGTH: Final = range(20, 2049)
+_MAX_EXPIRES_IN: Final = 10 * 365 * 24 * 3600
+
+
 def _auth_step(operation: str, answer: Mapping[str, Any]) -> AuthStep:
     result = answer.get("AuthenticationResult")
     challenge = answer.get("ChallengeName")
     session = answer.get("Session")
-    parameters = {str(k): str(v) for k, v in (answer.get("ChallengeParameters") or {}).items()}
+    raw_parameters = answer.get("ChallengeParameters") or {}
+    if not isinstance(raw_parameters, Mapping):
+        raise _malformed(operation, "has ChallengeParameters that are not an object")
+    if session is not None and not (isinstance(session, str) and len(session) in _SESSION_LENGTH):
+        raise _malformed(operation, "has a Session Cognito would not send")
+    parameters = {str(k): str(v) for k, v in raw_parameters.items()}
     if result:
-        id_token, access_token = result.get("IdToken"), result.get("AccessToken")
-        if not id_token or not access_token:
-            raise _malformed(operation, "has an AuthenticationResult without tokens")
-        device = result.get("NewDeviceMetadata") or {}
         return AuthStep(
             challenge=None,
             parameters=parameters,
             session=session,
-            result=AuthResult(
-                id_token=id_token,
-                access_token=access_token,
-                refresh_token=result.get("RefreshToken"),
-                expires_in=int(result.get("ExpiresIn") or 3600),
-                device_key=device.get("DeviceKey"),
-                device_group_key=device.get("DeviceGroupKey"),
-            ),
+            result=_auth_result(operation, result),
         )
-    if not challenge:
+    if not challenge or not isinstance(challenge, str):
         raise _malformed(operation, "holds neither tokens nor a challenge")
     return AuthStep(challenge=challenge, parameters=parameters, session=session)
+
+
+def _auth_result(operation: str, result: object) -> AuthResult:
+    if not isinstance(result, Mapping):
+        raise _malformed(operation, "has an AuthenticationResult that is not an object")
+    id_token, access_token = result.get("IdToken"), result.get("AccessToken")
+    refresh_token = result.get("RefreshToken")
+    if not (
+        isinstance(id_token, str) and id_token and isinstance(access_token, str) and access_token
+    ):
+        raise _malformed(operation, "has an AuthenticationResult without tokens")
+    if refresh_token is not None and not isinstance(refresh_token, str):
+        raise _malformed(operation, "has a RefreshToken that is not text")
+    expires_in = result.get("ExpiresIn", 3600)
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int)
+        or not 0 < expires_in <= _MAX_EXPIRES_IN
+    ):
+        raise _malformed(operation, "has an ExpiresIn that is not a lifetime in seconds")
+    device = result.get("NewDeviceMetadata") or {}
+    if not isinstance(device, Mapping):
+        raise _malformed(operation, "has NewDeviceMetadata that is not an object")
+    device_key, group_key = device.get("DeviceKey"), device.get("DeviceGroupKey")
+    if not all(key is None or isinstance(key, str) for key in (device_key, group_key)):
+        raise _malformed(operation, "has a DeviceKey or DeviceGroupKey that is not text")
+    return AuthResult(
+        id_token=id_token,
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=expires_in,
+        device_key=device_key,
+        device_group_key=group_key,
+    )

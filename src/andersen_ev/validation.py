@@ -15,7 +15,18 @@ from pydantic import ValidationError
 from andersen_ev.exceptions import InvalidInputError
 from andersen_ev.models import SCHEDULE_SLOTS, Schedule
 
-__all__ = ["check_id", "check_percentage", "check_schedule", "check_slot", "check_slots"]
+__all__ = [
+    "SlotSchedules",
+    "check_id",
+    "check_percentage",
+    "check_schedule",
+    "check_slot",
+    "check_slots",
+]
+
+#: Schedules keyed by slot: ``{0: ...}`` or the seed's ``{"sch0": ...}``. Keys are checked
+#: at run time (``Mapping`` keys are invariant: ``int | str`` would refuse a ``dict[int, ...]``).
+SlotSchedules = Mapping[Any, Schedule | Mapping[str, Any]]
 
 _SLOT_KEY_PREFIX: Final = "sch"
 
@@ -68,7 +79,7 @@ def check_schedule(schedule: Schedule | Mapping[str, Any], slot: int | None = No
 
 
 def check_slots(
-    slots: Mapping[int | str, Schedule | Mapping[str, Any]],
+    slots: SlotSchedules,
 ) -> dict[str, dict[str, Any]]:
     """A ``ScheduleSlotsInput``: slots keyed ``0``-``4`` or ``"sch0"``-``"sch4"``, all valid.
 
@@ -77,7 +88,8 @@ def check_slots(
     if not isinstance(slots, Mapping) or not slots:
         raise InvalidInputError("slots must be a non-empty mapping of slot number to schedule")
     wire: dict[str, dict[str, Any]] = {}
-    for key, schedule in slots.items():
+    items: list[tuple[object, Any]] = list(slots.items())
+    for key, schedule in items:
         number: object = key
         if isinstance(key, str) and key.startswith(_SLOT_KEY_PREFIX):
             suffix = key.removeprefix(_SLOT_KEY_PREFIX)

@@ -1,0 +1,167 @@
+"""The ``andersen-ev`` command: options, dispatch, exit codes and error handling.
+
+``main(argv)`` parses the command line, runs the command in an event loop and returns the
+exit status (see :class:`~andersen_ev.cli.errors.ExitCode`): errors become one line on
+stderr with a hint, never a traceback (unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, TextIO
+
+from andersen_ev._version import __version__
+from andersen_ev.cli import account, demo, devices, emulator, logs, schedules, solar
+from andersen_ev.cli.config import ENDPOINTS_ENV, Paths, default_config_dir, parse_endpoints
+from andersen_ev.cli.context import Context
+from andersen_ev.cli.errors import ExitCode, explain, one_line
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG: Final = """\
+exit status:
+  0    done                      3  not logged in: run 'andersen-ev login'
+  1    service or network error  4  no such charger
+  2    usage                     5  the charger did not confirm a command
+  130  interrupted (Ctrl-C; 'watch' exits 0)
+
+Try it without a charger or an account: andersen-ev demo
+"""
+
+
+def _directory(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options every command takes, before or after its name."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument(
+        "--config-dir",
+        type=_directory,
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="where the tokens are kept (default: $XDG_CONFIG_HOME/andersen-ev,"
+        " else ~/.config/andersen-ev)",
+    )
+    group.add_argument(
+        "--endpoints",
+        default=argparse.SUPPRESS,
+        metavar="JSON|FILE",
+        help=f"the cloud to use: the JSON line 'andersen-ev emulator' prints, a file holding"
+        f" it, or 'production' (default: ${ENDPOINTS_ENV}, else what login recorded,"
+        " else production)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log requests and show tracebacks",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every command and its options."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="andersen-ev",
+        description=(
+            "Control an Andersen A2 EV charger through the Andersen cloud (Konnect+),\n"
+            "or try everything on a local emulator. 'andersen-ev COMMAND --help' tells more."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"andersen-ev {__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+    for module in (account, devices, schedules, solar, logs, emulator, demo):
+        module.register(commands, common)
+    return parser
+
+
+class _OneLine(logging.Formatter):
+    """Log records as ``andersen-ev: warning: message``, without tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"andersen-ev: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``andersen-ev`` with ``argv`` (default: the process's arguments).
+
+    Returns:
+        The exit status (see :class:`~andersen_ev.cli.errors.ExitCode`).
+    """
+    return run(argv, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+
+
+def run(argv: Sequence[str] | None, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    """:func:`main` with explicit streams."""
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if args.command is None:
+            parser.print_usage(stderr)
+            stderr.write("andersen-ev: error: name a command (andersen-ev --help lists them)\n")
+            return ExitCode.USAGE
+        if extra and not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+    args.extra = extra
+    debug = bool(getattr(args, "debug", False))
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if debug
+        else _OneLine()
+    )
+    logger = logging.getLogger("andersen_ev")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    try:
+        return _dispatch(args, stdin=stdin, stdout=stdout, stderr=stderr)
+    except KeyboardInterrupt:
+        stdout.flush()
+        code: int = getattr(args, "interrupt_code", ExitCode.INTERRUPTED)
+        if code != ExitCode.OK:
+            stderr.write("andersen-ev: interrupted\n")
+        return code
+    except SystemExit as exc:  # the emulator's own --help and usage errors
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+    except Exception as exc:
+        if debug:
+            raise
+        code, message, hint = explain(exc)
+        stderr.write(one_line(message, hint))
+        return code
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _dispatch(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    override = getattr(args, "endpoints", None) or os.environ.get(ENDPOINTS_ENV) or None
+    source = "--endpoints" if getattr(args, "endpoints", None) else ENDPOINTS_ENV
+    ctx = Context(
+        paths=Paths(getattr(args, "config_dir", None) or default_config_dir()),
+        endpoints_override=parse_endpoints(override, source) if override else None,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+    )
+    prepare = getattr(args, "prepare", None)
+    if prepare is not None:
+        prepare(ctx, args)
+    code: int = asyncio.run(args.handler(ctx, args))
+    return code

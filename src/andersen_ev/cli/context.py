@@ -1,0 +1,129 @@
+"""What every command gets: where its files are, which cloud, and the streams to write to."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TextIO
+
+from andersen_ev.cli.config import Paths, load_endpoints
+from andersen_ev.cli.errors import CliError, ExitCode
+from andersen_ev.client import AndersenA2
+from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.models import Device
+from andersen_ev.token_store import TokenStore
+
+__all__ = ["Context"]
+
+
+@dataclass
+class Context:
+    """The environment of one command.
+
+    Attributes:
+        paths: The configuration directory's files.
+        endpoints_override: The cloud given by ``--endpoints`` or ``ANDERSEN_EV_ENDPOINTS``.
+        stdin: Where ``--password-stdin`` reads from.
+        stdout: Results.
+        stderr: Prompts' companions, warnings and errors.
+        confirm_interval: Seconds between status reads while a command is confirmed.
+    """
+
+    paths: Paths
+    endpoints_override: Endpoints | None
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    confirm_interval: float = 1.5
+
+    @property
+    def store(self) -> TokenStore:
+        """The token store of this configuration directory."""
+        return TokenStore(self.paths.tokens)
+
+    async def endpoints(self) -> Endpoints:
+        """The cloud to talk to: the override, else what ``login`` recorded, else production."""
+        if self.endpoints_override is not None:
+            return self.endpoints_override
+        return await asyncio.to_thread(load_endpoints, self.paths) or PRODUCTION
+
+    def write(self, text: str = "") -> None:
+        """Write a line of output."""
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[AndersenA2]:
+        """A client started from the saved tokens; refreshed tokens are saved back.
+
+        Raises:
+            CliError: nobody is logged in (exit code 3).
+        """
+        store = self.store
+        tokens = await store.load()
+        if tokens is None:
+            raise CliError(
+                f"not logged in (no tokens in {self.paths.tokens})",
+                hint="run 'andersen-ev login'",
+                code=ExitCode.AUTH,
+            )
+        async with AndersenA2(
+            endpoints=await self.endpoints(),
+            tokens=tokens,
+            on_tokens_updated=store.update,
+            confirm_interval=self.confirm_interval,
+        ) as a2:
+            yield a2
+
+    async def device(self, a2: AndersenA2, wanted: str | None) -> Device:
+        """The charger named ``wanted`` (id, friendly name or device name), or the only one.
+
+        Raises:
+            CliError: no charger matches (exit code 4), or the choice is ambiguous (2).
+        """
+        devices = await a2.get_current_user_devices()
+        if wanted is None:
+            if len(devices) == 1:
+                return devices[0]
+            if not devices:
+                raise CliError(
+                    "this account has no chargers",
+                    hint="add the charger to the account in the Konnect+ app",
+                    code=ExitCode.NOT_FOUND,
+                )
+            raise CliError(
+                f"this account has {len(devices)} chargers: say which one",
+                hint=f"give a name or id: {_names(devices)}",
+                code=ExitCode.USAGE,
+            )
+        for matches in (
+            [device for device in devices if device.id == wanted],
+            [device for device in devices if device.friendly_name == wanted],
+            [device for device in devices if wanted.casefold() in _folded_names(device)],
+        ):
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                raise CliError(
+                    f"{len(matches)} chargers are called {wanted!r}",
+                    hint=f"use the id instead: {', '.join(device.id for device in matches)}",
+                    code=ExitCode.USAGE,
+                )
+        raise CliError(
+            f"no charger called {wanted!r} in this account",
+            hint=f"the account has: {_names(devices)}" if devices else None,
+            code=ExitCode.NOT_FOUND,
+        )
+
+
+def _folded_names(device: Device) -> set[str]:
+    return {name.casefold() for name in (device.friendly_name, device.name) if name}
+
+
+def _names(devices: list[Device]) -> str:
+    return ", ".join(
+        f"{device.friendly_name!r} ({device.id})" if device.friendly_name else device.id
+        for device in devices
+    )
