@@ -14,6 +14,7 @@ from andersen_ev import (
     AndersenA2,
     AndersenTimeoutError,
     CommandNotConfirmedError,
+    DeviceNotFoundError,
     InvalidInputError,
     ResponseError,
 )
@@ -295,3 +296,30 @@ async def test_diagnostics_are_redacted(
         "locationLongitude",
     ):
         assert private not in text
+
+
+async def test_wait_for_polls_while_the_stream_is_down(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    andersen_cloud.faults.refuse_websockets(1000)
+    andersen_charger.plug_in(energy_wanted_kwh=None)
+    status = await a2.wait_for(andersen_charger.id, lambda s: s.is_car_connected is True, 10)
+    assert status.is_car_connected
+    assert andersen_cloud.stats.websocket_connects == 0
+
+
+async def test_wait_for_sees_changes_on_the_stream(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    connected = asyncio.Event()
+    a2.on_stream_state(lambda state: connected.set() if state == "connected" else None)
+    waiting = asyncio.create_task(a2.wait_for(andersen_charger.id, lambda s: s.is_charging, 10))
+    await connected.wait()
+    andersen_charger.plug_in(energy_wanted_kwh=None)
+    andersen_cloud.advance(30)
+    assert (await waiting).is_charging
+
+
+async def test_wait_for_an_unknown_device(a2: AndersenA2) -> None:
+    with pytest.raises(DeviceNotFoundError):
+        await a2.wait_for("0123456789abcdef01234567", lambda s: True, 10)

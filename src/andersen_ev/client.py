@@ -263,6 +263,13 @@ class AndersenA2:
         )
         return result.data
 
+    async def _mutate_scalar(
+        self, operation: str, variables: Mapping[str, Any], timeout: float | None
+    ) -> Any:
+        """Run a mutation whose root field (named like it) answers a bare value."""
+        data = await self._run(operation, variables, mutation=True, timeout=timeout)
+        return data.get(operation)
+
     @staticmethod
     def _parse(adapter: TypeAdapter[_T], value: Any, operation: str, path: str) -> _T:
         """Validate part of a reply; a mismatch becomes a ResponseError naming the path."""
@@ -552,9 +559,7 @@ class AndersenA2:
         Raises:
             CommandNotConfirmedError: ``confirm`` was asked and the lock never showed.
         """
-        result = await self.run_aev_command(device_id, "userLock", timeout=timeout)
-        await self._confirm(device_id, "userLock", confirm, lambda s: s.sys_user_lock is True)
-        return result
+        return await self._set_lock(device_id, locked=True, confirm=confirm, timeout=timeout)
 
     async def user_unlock(
         self, device_id: str, *, confirm: Confirm = False, timeout: float | None = None
@@ -567,8 +572,14 @@ class AndersenA2:
         Raises:
             CommandNotConfirmedError: ``confirm`` was asked and the unlock never showed.
         """
-        result = await self.run_aev_command(device_id, "userUnlock", timeout=timeout)
-        await self._confirm(device_id, "userUnlock", confirm, lambda s: s.sys_user_lock is False)
+        return await self._set_lock(device_id, locked=False, confirm=confirm, timeout=timeout)
+
+    async def _set_lock(
+        self, device_id: str, *, locked: bool, confirm: Confirm, timeout: float | None
+    ) -> CommandResult | None:
+        command = "userLock" if locked else "userUnlock"
+        result = await self.run_aev_command(device_id, command, timeout=timeout)
+        await self._confirm(device_id, command, confirm, lambda s: s.sys_user_lock is locked)
         return result
 
     async def set_schedules(
@@ -804,25 +815,19 @@ class AndersenA2:
         variables = {"id": check_id(charge_id, "charge_id")} | _rate_variables(
             price, time_start_local, time_stop_local, start_date_time, stop_date_time, days
         )
-        data = await self._run("updateChargeRate", variables, mutation=True, timeout=timeout)
-        return data.get("updateChargeRate")
+        return await self._mutate_scalar("updateChargeRate", variables, timeout)
 
     async def delete_charge_rate(self, charge_id: str, *, timeout: float | None = None) -> Any:
         """Delete a tariff period; returns the service's answer."""
-        data = await self._run(
-            "deleteChargeRate",
-            {"id": check_id(charge_id, "charge_id")},
-            mutation=True,
-            timeout=timeout,
+        return await self._mutate_scalar(
+            "deleteChargeRate", {"id": check_id(charge_id, "charge_id")}, timeout
         )
-        return data.get("deleteChargeRate")
 
     async def unclaim_device(self, device_id: str, *, timeout: float | None = None) -> Any:
         """Release the charger from this account (it must be claimed again to be used)."""
-        data = await self._run(
-            "unclaimDevice", {"deviceId": check_id(device_id)}, mutation=True, timeout=timeout
+        return await self._mutate_scalar(
+            "unclaimDevice", {"deviceId": check_id(device_id)}, timeout
         )
-        return data.get("unclaimDevice")
 
     async def claim_device_by_name(
         self, device_name: str, *, timeout: float | None = None
@@ -845,33 +850,21 @@ class AndersenA2:
         self, first_name: str | None, last_name: str | None, *, timeout: float | None = None
     ) -> Any:
         """Set the account holder's name; returns the service's answer."""
-        data = await self._run(
-            "upsertAccount",
-            {"firstName": first_name, "lastName": last_name},
-            mutation=True,
-            timeout=timeout,
+        return await self._mutate_scalar(
+            "upsertAccount", {"firstName": first_name, "lastName": last_name}, timeout
         )
-        return data.get("upsertAccount")
 
     async def register_mobile_device(self, token: str, *, timeout: float | None = None) -> Any:
         """Register a push-notification token for this account (rarely needed)."""
-        data = await self._run(
-            "registerMobileDevice",
-            {"token": check_id(token, "token")},
-            mutation=True,
-            timeout=timeout,
+        return await self._mutate_scalar(
+            "registerMobileDevice", {"token": check_id(token, "token")}, timeout
         )
-        return data.get("registerMobileDevice")
 
     async def unregister_mobile_device(self, token: str, *, timeout: float | None = None) -> Any:
         """Remove a push-notification token from this account."""
-        data = await self._run(
-            "unregisterMobileDevice",
-            {"token": check_id(token, "token")},
-            mutation=True,
-            timeout=timeout,
+        return await self._mutate_scalar(
+            "unregisterMobileDevice", {"token": check_id(token, "token")}, timeout
         )
-        return data.get("unregisterMobileDevice")
 
     # -- charging control -------------------------------------------------------------------
 

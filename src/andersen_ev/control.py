@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -28,9 +27,11 @@ from andersen_ev.exceptions import (
     AndersenError,
     AndersenTimeoutError,
     InvalidInputError,
+    ReauthRequiredError,
     ResponseError,
 )
 from andersen_ev.models import SCHEDULE_SLOTS, DeviceStatus, EvseState, Schedule
+from andersen_ev.stream import StreamState
 
 if TYPE_CHECKING:
     from andersen_ev.client import AndersenA2
@@ -230,25 +231,68 @@ async def wait_for_status(
     timeout: float,
     interval: float,
 ) -> DeviceStatus:
-    """Poll the full status until ``predicate`` holds.
+    """Wait on the device's stream until ``predicate`` holds, polling while it is down.
+
+    The stream starts with a fresh snapshot, so a change made before the wait began is
+    seen too. Whenever the session's websocket is not connected (or the stream ended
+    with an error), the full status is polled every ``interval`` seconds instead.
 
     Raises:
         AndersenTimeoutError: it did not hold within ``timeout`` seconds.
+        ReauthRequiredError: the session cannot continue.
     """
     if timeout <= 0:
         raise InvalidInputError(f"timeout must be positive, got {timeout!r}")
-    deadline = time.monotonic() + timeout
-    while True:
-        status = await client.get_device_status(device_id)
-        if predicate(status):
-            return status
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AndersenTimeoutError(
-                f"device {device_id} did not reach the awaited state within {timeout:g} s;"
-                " it may be offline: check get_device_status()"
-            )
-        await asyncio.sleep(min(interval, remaining))
+    try:
+        async with asyncio.timeout(timeout):
+            return await _first_match(client, device_id, predicate, interval)
+    except TimeoutError:
+        raise AndersenTimeoutError(
+            f"device {device_id} did not reach the awaited state within {timeout:g} s;"
+            " it may be offline: check get_device_status()"
+        ) from None
+
+
+async def _first_match(
+    client: AndersenA2,
+    device_id: str,
+    predicate: Callable[[DeviceStatus], bool],
+    interval: float,
+) -> DeviceStatus:
+    async def from_stream() -> DeviceStatus | None:
+        try:
+            async with client.subscribe_device_updates(device_id) as updates:
+                async for status in updates:
+                    if predicate(status):
+                        return status
+        except ReauthRequiredError:
+            raise
+        except AndersenError as exc:  # the poller carries on alone
+            _LOG.debug("wait_for: stream ended (%s); polling", type(exc).__name__)
+        return None
+
+    async def by_polling() -> DeviceStatus:
+        while True:
+            if client.stream_state is not StreamState.CONNECTED:
+                status = await client.get_device_status(device_id)
+                if predicate(status):
+                    return status
+            await asyncio.sleep(interval)
+
+    stream = asyncio.ensure_future(from_stream())
+    poller = asyncio.ensure_future(by_polling())
+    try:
+        done, _ = await asyncio.wait({stream, poller}, return_when=asyncio.FIRST_COMPLETED)
+        if stream in done and stream.result() is None:
+            return await poller
+        winner = stream if stream in done else poller
+        result = winner.result()
+        assert result is not None  # noqa: S101 - None is handled above
+        return result
+    finally:
+        for task in (stream, poller):
+            task.cancel()
+        await asyncio.gather(stream, poller, return_exceptions=True)
 
 
 async def is_car_connected(

@@ -83,7 +83,7 @@ from andersen_ev.exceptions import (
 )
 from andersen_ev.graphql import operation_document
 from andersen_ev.models import DeviceStatus
-from andersen_ev.transport import RetryPolicy, TokenSource, _error_codes
+from andersen_ev.transport import RetryPolicy, TokenSource, error_codes
 from andersen_ev.validation import check_id
 
 __all__ = [
@@ -843,7 +843,7 @@ class StreamManager:
 
     def _connection_error(self, conn: _Connection, frame: _ControlFrame) -> NoReturn:
         errors = _errors_of(frame.payload)
-        if _UNAUTHENTICATED in _error_codes(errors):
+        if _UNAUTHENTICATED in error_codes(errors):
             raise _AuthRefusedError(conn.token)
         raise _LostError(f"the server answered {frame.type}: {_messages(errors)}")
 
@@ -854,7 +854,7 @@ class StreamManager:
         device = conn.forget(op_id) if ended and op_id is not None else conn.ops.get(op_id or "")
         if device is None:
             return
-        if _UNAUTHENTICATED in _error_codes(errors):
+        if _UNAUTHENTICATED in error_codes(errors):
             raise _AuthRefusedError(conn.token)
         self._fail_device(device, ApiError.from_errors(_OPERATION, errors))
         if not self._consumers:

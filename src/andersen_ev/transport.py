@@ -39,7 +39,7 @@ from andersen_ev.exceptions import (
 )
 from andersen_ev.graphql import operation_document
 
-__all__ = ["GraphQLHttp", "GraphQLResult", "RetryPolicy", "TokenSource"]
+__all__ = ["GraphQLHttp", "GraphQLResult", "RetryPolicy", "TokenSource", "error_codes"]
 
 _LOG = logging.getLogger(__name__)
 _UNAUTHENTICATED: Final = "UNAUTHENTICATED"
@@ -113,7 +113,8 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
-def _error_codes(errors: list[Any]) -> set[str]:
+def error_codes(errors: list[Any]) -> set[str]:
+    """The ``extensions.code`` values of a GraphQL ``errors`` list (malformed items skipped)."""
     codes = set()
     for error in errors:
         if isinstance(error, dict) and isinstance(error.get("extensions"), dict):
@@ -319,7 +320,7 @@ class GraphQLHttp:
         except ValueError:
             document = None
         errors = document.get("errors") if isinstance(document, dict) else None
-        if isinstance(errors, list) and _UNAUTHENTICATED in _error_codes(errors):
+        if isinstance(errors, list) and _UNAUTHENTICATED in error_codes(errors):
             raise _TokenRejectedError
         if reply.status == _TOO_MANY_REQUESTS:
             raise RateLimitedError(operation=operation, retry_after=reply.retry_after)
