@@ -1,4 +1,8 @@
 """Shared fixtures: the emulator's pytest plugin (loaded explicitly so coverage sees it) and
-the scripted GraphQL server."""
+the scripted GraphQL server, and logged-in clients."""
 
-pytest_plugins = ["andersen_ev.testing.pytest_plugin", "tests.scripted_server"]
+pytest_plugins = [
+    "andersen_ev.testing.pytest_plugin",
+    "tests.scripted_server",
+    "tests.client_fixtures",
+]

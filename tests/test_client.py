@@ -3,8 +3,6 @@ validation before sending, retries and their limits, and errors a program can ac
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -26,10 +24,7 @@ from andersen_ev import (
 )
 from andersen_ev.const import Endpoints
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
-from andersen_ev.transport import RetryPolicy
 from tests.scripted_server import Script, json_reply
-
-FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.02)
 
 SEED_SCHEDULE: dict[str, Any] = {
     "startHour": 0,
@@ -47,19 +42,6 @@ SEED_SCHEDULE: dict[str, Any] = {
         "sunday": True,
     },
 }
-
-
-@pytest.fixture
-async def a2(
-    andersen_cloud: AndersenCloud,
-    andersen_user: EmulatedUser,
-    andersen_credentials: tuple[str, str],
-) -> AsyncIterator[AndersenA2]:
-    async with AndersenA2(
-        endpoints=andersen_cloud.endpoints, retry=FAST, confirm_interval=0.01
-    ) as client:
-        await client.authenticate(*andersen_credentials)
-        yield client
 
 
 def requests(cloud: AndersenCloud) -> int:
@@ -383,18 +365,6 @@ def test_production_endpoints_by_default() -> None:
     client = AndersenA2()
     assert client.endpoints == Endpoints()
     assert "graphql.andersen-ev.com" in repr(client)
-
-
-@pytest.fixture
-async def scripted_a2(
-    a2: AndersenA2, andersen_cloud: AndersenCloud, script: Script
-) -> AsyncIterator[AndersenA2]:
-    """A logged-in client whose GraphQL requests go to the scripted server."""
-    endpoints = dataclasses.replace(andersen_cloud.endpoints, graphql_url=script.url)
-    async with AndersenA2(
-        endpoints=endpoints, tokens=a2.tokens, retry=FAST, confirm_interval=0.01
-    ) as client:
-        yield client
 
 
 SLOT = {**SEED_SCHEDULE, "enabled": False}

@@ -4,8 +4,6 @@ manager on error and cancellation, car detection with and without a probe."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,11 +17,9 @@ from andersen_ev import (
     ResponseError,
 )
 from andersen_ev.control import RestoreError
-from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
-from andersen_ev.transport import RetryPolicy
+from andersen_ev.testing import AndersenCloud, Charger
 from tests.scripted_server import Script, json_reply, text_reply
 
-FAST = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.02)
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -36,19 +32,6 @@ def slot(start: int, end: int, *, enabled: bool, weekend: bool = True) -> dict[s
         "enabled": enabled,
         "dayMap": {day: weekend or day not in ("saturday", "sunday") for day in DAYS},
     }
-
-
-@pytest.fixture
-async def a2(
-    andersen_cloud: AndersenCloud,
-    andersen_user: EmulatedUser,
-    andersen_credentials: tuple[str, str],
-) -> AsyncIterator[AndersenA2]:
-    async with AndersenA2(
-        endpoints=andersen_cloud.endpoints, retry=FAST, confirm_interval=0.01
-    ) as client:
-        await client.authenticate(*andersen_credentials)
-        yield client
 
 
 def snapshot(charger: Charger) -> tuple[Any, Any]:
@@ -141,18 +124,6 @@ async def test_failed_restore_says_what_is_left(
     andersen_cloud.faults.clear()
     await handle.restore()
     assert andersen_charger.status()["sysUserLock"] is True
-
-
-@pytest.fixture
-async def scripted_a2(
-    a2: AndersenA2, andersen_cloud: AndersenCloud, script: Script
-) -> AsyncIterator[AndersenA2]:
-    """A logged-in client whose GraphQL requests go to the scripted server."""
-    endpoints = dataclasses.replace(andersen_cloud.endpoints, graphql_url=script.url)
-    async with AndersenA2(
-        endpoints=endpoints, tokens=a2.tokens, retry=FAST, confirm_interval=0.01
-    ) as client:
-        yield client
 
 
 def status_reply(**status: Any) -> Any:
