@@ -15,6 +15,7 @@ __all__ = [
     "Handler",
     "Prepare",
     "add_device",
+    "add_group",
     "add_json",
     "add_wait",
     "clock",
@@ -75,6 +76,33 @@ def add_device(parser: argparse.ArgumentParser, *, positional: bool = True) -> N
         metavar="DEVICE",
         help=what,
     )
+
+
+def add_group(
+    commands: Commands,
+    common: argparse.ArgumentParser,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    read: tuple[str, str, Handler],
+) -> Commands:
+    """A command with actions whose bare form runs its read action; returns the actions.
+
+    ``read`` is ``(action name, action help, handler)``: ``andersen-ev NAME`` and
+    ``andersen-ev NAME ACTION`` both run it, with ``--device`` and ``--json``.
+    """
+    group = commands.add_parser(name, parents=[common], help=help, description=description)
+    add_device(group, positional=False)
+    add_json(group)
+    read_name, read_help, handler = read
+    group.set_defaults(handler=handler)
+    actions = group.add_subparsers(title="actions", dest="action", metavar="ACTION")
+    reader = actions.add_parser(read_name, parents=[common], help=read_help)
+    add_device(reader)
+    add_json(reader)
+    reader.set_defaults(handler=handler)
+    return actions
 
 
 def device_of(args: argparse.Namespace) -> str | None:

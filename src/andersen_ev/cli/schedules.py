@@ -7,7 +7,7 @@ import argparse
 from andersen_ev.cli.arguments import (
     Commands,
     add_device,
-    add_json,
+    add_group,
     add_wait,
     clock,
     confirm_of,
@@ -27,25 +27,18 @@ _SLOTS = range(SCHEDULE_SLOTS)
 
 def register(commands: Commands, common: argparse.ArgumentParser) -> None:
     """Add ``schedules`` and its actions."""
-    schedules = commands.add_parser(
+    actions = add_group(
+        commands,
+        common,
         "schedules",
-        parents=[common],
         help="list, set, enable or disable charging schedules",
         description=(
             "A charger has five schedule slots (0-4, as in the Konnect+ app). While any"
             " schedule is enabled, the charger only charges inside enabled slots."
             " Without an action, list them."
         ),
+        read=("list", "list the five slots (the default)", _list),
     )
-    add_device(schedules, positional=False)
-    add_json(schedules)
-    schedules.set_defaults(handler=_list)
-    actions = schedules.add_subparsers(title="actions", dest="action", metavar="ACTION")
-
-    listing = actions.add_parser("list", parents=[common], help="list the five slots (the default)")
-    add_device(listing)
-    add_json(listing)
-    listing.set_defaults(handler=_list)
 
     setting = actions.add_parser(
         "set",

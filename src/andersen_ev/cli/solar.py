@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from andersen_ev.cli.arguments import (
     Commands,
     add_device,
-    add_json,
+    add_group,
     add_wait,
     confirm_of,
     device_of,
@@ -27,24 +27,17 @@ _T = TypeVar("_T")
 
 def register(commands: Commands, common: argparse.ArgumentParser) -> None:
     """Add ``solar`` and its actions."""
-    solar = commands.add_parser(
+    actions = add_group(
+        commands,
+        common,
         "solar",
-        parents=[common],
         help="show or change solar charging",
         description=(
             "Solar charging (with a solar CT clamp): charge from surplus solar power plus an"
             " allowance from the grid. Without an action, show the settings."
         ),
+        read=("show", "show the settings (the default)", _show),
     )
-    add_device(solar, positional=False)
-    add_json(solar)
-    solar.set_defaults(handler=_show)
-    actions = solar.add_subparsers(title="actions", dest="action", metavar="ACTION")
-
-    show = actions.add_parser("show", parents=[common], help="show the settings (the default)")
-    add_device(show)
-    add_json(show)
-    show.set_defaults(handler=_show)
 
     change = actions.add_parser(
         "set",
