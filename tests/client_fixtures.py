@@ -10,8 +10,8 @@ from typing import Final
 import pytest
 
 from andersen_ev import AndersenA2
+from andersen_ev.retry import RetryPolicy
 from andersen_ev.testing import AndersenCloud, EmulatedUser
-from andersen_ev.transport import RetryPolicy
 from tests.scripted_server import Script
 
 #: Retries that keep tests fast: four tries, backoff of a few milliseconds.

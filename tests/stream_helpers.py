@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Final
 
 from andersen_ev import AndersenError, DeviceStatus
+from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings
 from andersen_ev.testing import AndersenCloud, Charger
-from andersen_ev.transport import RetryPolicy
 
 #: Generous bound for anything the tests wait on (never asserted as a duration).
 PATIENCE: Final = 15.0

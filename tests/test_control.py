@@ -15,8 +15,8 @@ from andersen_ev import (
     DeviceNotFoundError,
     InvalidInputError,
     ResponseError,
+    RestoreError,
 )
-from andersen_ev.control import RestoreError
 from andersen_ev.testing import AndersenCloud, Charger
 from tests.scripted_server import Script, json_reply, text_reply
 

@@ -41,9 +41,9 @@ from andersen_ev import (
     Tokens,
 )
 from andersen_ev.graphql import operation_document
+from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import StreamSettings
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
-from andersen_ev.transport import RetryPolicy
 from tests.fuzz_support import (
     FUZZ,
     FUZZ_FEW,

@@ -22,7 +22,8 @@ from andersen_ev import (
     ResponseError,
     ServerError,
 )
-from andersen_ev.transport import GraphQLHttp, RetryPolicy
+from andersen_ev.retry import RetryPolicy
+from andersen_ev.transport import GraphQLHttp
 from tests.scripted_server import Reply, Script, json_reply, text_reply
 
 

@@ -7,6 +7,7 @@ from andersen_ev._version import __version__
 from andersen_ev.auth import Authenticator, Tokens
 from andersen_ev.client import AndersenA2
 from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.control import ChargeNow, SavedChargeState
 from andersen_ev.exceptions import (
     AndersenConnectionError,
     AndersenError,
@@ -22,6 +23,7 @@ from andersen_ev.exceptions import (
     RateLimitedError,
     ReauthRequiredError,
     ResponseError,
+    RestoreError,
     ServerError,
     TokenStoreError,
     UnsupportedChallengeError,
@@ -42,9 +44,9 @@ from andersen_ev.models import (
     ScheduleSlot,
     SolarSettings,
 )
+from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings, StreamState
 from andersen_ev.token_store import TokenStore
-from andersen_ev.transport import RetryPolicy
 
 __all__ = [
     "PRODUCTION",
@@ -57,6 +59,7 @@ __all__ = [
     "AuthenticationError",
     "Authenticator",
     "ChargeLog",
+    "ChargeNow",
     "ChargeRate",
     "ChargeStatus",
     "CognitoError",
@@ -77,7 +80,9 @@ __all__ = [
     "RateLimitedError",
     "ReauthRequiredError",
     "ResponseError",
+    "RestoreError",
     "RetryPolicy",
+    "SavedChargeState",
     "Schedule",
     "ScheduleSlot",
     "ServerError",

@@ -46,6 +46,7 @@ from andersen_ev.models import (
     ScheduleSlot,
     SolarSettings,
 )
+from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import (
     DeviceUpdates,
     StateCallback,
@@ -53,7 +54,7 @@ from andersen_ev.stream import (
     StreamSettings,
     StreamState,
 )
-from andersen_ev.transport import GraphQLHttp, RetryPolicy
+from andersen_ev.transport import GraphQLHttp
 from andersen_ev.validation import (
     SlotSchedules,
     check_id,

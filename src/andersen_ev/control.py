@@ -29,6 +29,7 @@ from andersen_ev.exceptions import (
     InvalidInputError,
     ReauthRequiredError,
     ResponseError,
+    RestoreError,
 )
 from andersen_ev.models import SCHEDULE_SLOTS, DeviceStatus, EvseState, Schedule
 from andersen_ev.stream import StreamState
@@ -36,38 +37,13 @@ from andersen_ev.stream import StreamState
 if TYPE_CHECKING:
     from andersen_ev.client import AndersenA2
 
-__all__ = ["ChargeNow", "RestoreError", "SavedChargeState"]
+__all__ = ["ChargeNow", "SavedChargeState"]
 
 _LOG = logging.getLogger(__name__)
 
 #: Tries per restore step; the writes are idempotent, so repeating them is safe.
 RESTORE_ATTEMPTS: Final = 3
 _RESTORE_PAUSE: Final = 0.5
-
-
-class RestoreError(AndersenError):
-    """Some of the state saved by ``charge_now`` could not be put back.
-
-    Nothing is silently left changed: the message names what is still different. Try
-    again with ``await handle.restore()`` (or ``a2.restore(device_id)``), which only
-    writes the saved values.
-
-    Attributes:
-        device_id: The charger.
-        not_restored: What could not be put back (``"lock"``, ``"schedule slot 2"`` ...).
-        saved: The state that should be restored.
-    """
-
-    def __init__(self, saved: SavedChargeState, not_restored: list[str], cause: str) -> None:
-        wanted = "locked" if saved.locked else "unlocked"
-        super().__init__(
-            f"could not restore {', '.join(not_restored)} on device {saved.device_id}"
-            f" (it should be {wanted}, schedules as before): {cause}; call restore()"
-            " again, or fix it in the Konnect+ app"
-        )
-        self.device_id = saved.device_id
-        self.not_restored = not_restored
-        self.saved = saved
 
 
 @dataclass(frozen=True)
@@ -167,16 +143,29 @@ class ChargeNow:
                 failed.append(name)
                 cause = str(error)
         if failed:
-            raise RestoreError(saved, failed, cause)
+            raise _restore_error(saved, failed, cause)
         if confirm is not False:
             try:
                 await client.wait_for(
                     saved.device_id, saved.matches, timeout=None if confirm is True else confirm
                 )
             except AndersenTimeoutError as exc:
-                raise RestoreError(saved, ["lock and schedules (not confirmed)"], str(exc)) from exc
+                raise _restore_error(
+                    saved, ["lock and schedules (not confirmed)"], str(exc)
+                ) from exc
         self.restored = True
         _LOG.debug("restored device %s (locked=%s)", saved.device_id, saved.locked)
+
+
+def _restore_error(saved: SavedChargeState, not_restored: list[str], cause: str) -> RestoreError:
+    wanted = "locked" if saved.locked else "unlocked"
+    return RestoreError(
+        device_id=saved.device_id,
+        not_restored=not_restored,
+        cause=cause,
+        wanted=f"it should be {wanted}, schedules as before",
+        saved=saved,
+    )
 
 
 async def _retried(step: Callable[[], Awaitable[object]]) -> AndersenError | None:

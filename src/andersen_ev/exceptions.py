@@ -14,6 +14,7 @@ wrong and what to do; they never contain a password, token or device secret.
     ├── ServerError: the service failed (HTTP 5xx) and retrying did not help
     ├── ResponseError: a reply that does not fit the models (carries operation and path)
     ├── CommandNotConfirmedError: a command's effect never showed in the device status
+    ├── RestoreError: state saved by charge_now (or a plan) could not all be put back
     ├── InvalidInputError (also a ValueError): bad arguments, refused before sending
     ├── AuthenticationError: logging in or staying logged in failed
     │   ├── InvalidCredentialsError: wrong password or unknown email
@@ -50,6 +51,7 @@ __all__ = [
     "RateLimitedError",
     "ReauthRequiredError",
     "ResponseError",
+    "RestoreError",
     "ServerError",
     "TokenStoreError",
     "UnsupportedChallengeError",
@@ -315,3 +317,35 @@ class CommandNotConfirmedError(AndersenError):
 
 class InvalidInputError(AndersenError, ValueError):
     """An argument was refused before anything was sent; the message says which and why."""
+
+
+class RestoreError(AndersenError):
+    """Some of the state saved by ``charge_now`` (or a charging plan) could not be put back.
+
+    Nothing is silently left changed: the message names what is still different. Try
+    again with ``await handle.restore()`` (or ``a2.restore(device_id)``), which only
+    writes the saved values.
+
+    Attributes:
+        device_id: The charger.
+        not_restored: What could not be put back (``"lock"``, ``"schedule slot 2"`` ...).
+        saved: The state that should be restored (a
+            :class:`~andersen_ev.control.SavedChargeState` for ``charge_now``).
+    """
+
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        not_restored: list[str],
+        cause: str,
+        wanted: str,
+        saved: object = None,
+    ) -> None:
+        super().__init__(
+            f"could not restore {', '.join(not_restored)} on device {device_id}"
+            f" ({wanted}): {cause}; call restore() again, or fix it in the Konnect+ app"
+        )
+        self.device_id = device_id
+        self.not_restored = not_restored
+        self.saved = saved

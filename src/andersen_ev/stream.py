@@ -81,9 +81,10 @@ from andersen_ev.exceptions import (
     InvalidInputError,
     ReauthRequiredError,
 )
-from andersen_ev.graphql import operation_document
+from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
 from andersen_ev.models import DeviceStatus
-from andersen_ev.transport import RetryPolicy, TokenSource, error_codes
+from andersen_ev.retry import backoff_delay
+from andersen_ev.transport import TokenSource
 from andersen_ev.validation import check_id
 
 __all__ = [
@@ -105,7 +106,6 @@ GRAPHQL_WS: Final = "graphql-ws"
 GRAPHQL_TRANSPORT_WS: Final = "graphql-transport-ws"
 _PROTOCOLS: Final = (GRAPHQL_TRANSPORT_WS, GRAPHQL_WS)
 _OPERATION: Final = "deviceStatusUpdated"
-_UNAUTHENTICATED: Final = "UNAUTHENTICATED"
 #: graphql-transport-ws close codes for a refused token (4401) or a refusing onConnect (4403).
 _AUTH_CLOSE_CODES: Final = frozenset({4401, 4403})
 _GOING_AWAY: Final = 1001
@@ -163,7 +163,7 @@ class StreamSettings:
 
     def delay(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures (1 for the first)."""
-        return RetryPolicy(backoff=self.backoff, max_backoff=self.max_backoff).delay(failures)
+        return backoff_delay(failures, self.backoff, self.max_backoff)
 
 
 @dataclass
@@ -843,7 +843,7 @@ class StreamManager:
 
     def _connection_error(self, conn: _Connection, frame: _ControlFrame) -> NoReturn:
         errors = _errors_of(frame.payload)
-        if _UNAUTHENTICATED in error_codes(errors):
+        if UNAUTHENTICATED in error_codes(errors):
             raise _AuthRefusedError(conn.token)
         raise _LostError(f"the server answered {frame.type}: {_messages(errors)}")
 
@@ -854,7 +854,7 @@ class StreamManager:
         device = conn.forget(op_id) if ended and op_id is not None else conn.ops.get(op_id or "")
         if device is None:
             return
-        if _UNAUTHENTICATED in error_codes(errors):
+        if UNAUTHENTICATED in error_codes(errors):
             raise _AuthRefusedError(conn.token)
         self._fail_device(device, ApiError.from_errors(_OPERATION, errors))
         if not self._consumers:

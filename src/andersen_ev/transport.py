@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -37,12 +36,12 @@ from andersen_ev.exceptions import (
     ServerError,
     transport_errors,
 )
-from andersen_ev.graphql import operation_document
+from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
+from andersen_ev.retry import NO_RETRY, RetryPolicy
 
-__all__ = ["GraphQLHttp", "GraphQLResult", "RetryPolicy", "TokenSource", "error_codes"]
+__all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource"]
 
 _LOG = logging.getLogger(__name__)
-_UNAUTHENTICATED: Final = "UNAUTHENTICATED"
 _TOO_MANY_REQUESTS: Final = 429
 _SERVER_ERROR: Final = 500
 _OK: Final = 200
@@ -62,39 +61,6 @@ class TokenSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    """How queries are retried: capped exponential backoff with full jitter.
-
-    Attributes:
-        attempts: Tries in all for a query (1 disables retrying).
-        backoff: Upper bound of the first delay, in seconds; doubles each retry.
-        max_backoff: Cap of the delay between two tries, in seconds.
-        max_retry_after: The longest ``Retry-After`` honoured by waiting; a server asking
-            for longer gets a :class:`~andersen_ev.RateLimitedError` at once.
-    """
-
-    attempts: int = 4
-    backoff: float = 0.5
-    max_backoff: float = 10.0
-    max_retry_after: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
-        if self.backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
-            raise ValueError("RetryPolicy delays must not be negative")
-
-    def delay(self, retry: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (retry - 1))
-        jittered = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
-        return max(jittered, retry_after or 0.0)
-
-
-NO_RETRY: Final = RetryPolicy(attempts=1)
-
-
 @dataclass(frozen=True)
 class _Reply:
     status: int
@@ -111,17 +77,6 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return max(0.0, seconds)
-
-
-def error_codes(errors: list[Any]) -> set[str]:
-    """The ``extensions.code`` values of a GraphQL ``errors`` list (malformed items skipped)."""
-    codes = set()
-    for error in errors:
-        if isinstance(error, dict) and isinstance(error.get("extensions"), dict):
-            code = error["extensions"].get("code")
-            if isinstance(code, str):
-                codes.add(code)
-    return codes
 
 
 _T = TypeVar("_T")
@@ -320,7 +275,7 @@ class GraphQLHttp:
         except ValueError:
             document = None
         errors = document.get("errors") if isinstance(document, dict) else None
-        if isinstance(errors, list) and _UNAUTHENTICATED in error_codes(errors):
+        if isinstance(errors, list) and UNAUTHENTICATED in error_codes(errors):
             raise _TokenRejectedError
         if reply.status == _TOO_MANY_REQUESTS:
             raise RateLimitedError(operation=operation, retry_after=reply.retry_after)

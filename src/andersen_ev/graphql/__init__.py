@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Any, Final
 
-__all__ = ["OPERATION_NAMES", "operation_document", "schema_sdl"]
+__all__ = ["OPERATION_NAMES", "UNAUTHENTICATED", "error_codes", "operation_document", "schema_sdl"]
+
+#: The ``extensions.code`` with which Apollo refuses a token (while creating the request's
+#: context, before executing anything), over HTTP and on websockets alike.
+UNAUTHENTICATED: Final = "UNAUTHENTICATED"
 
 _PACKAGE = resources.files(__name__)
 
@@ -40,3 +45,14 @@ def operation_document(name: str) -> str:
     if name not in OPERATION_NAMES:
         raise KeyError(f"unknown operation {name!r}; known: {', '.join(OPERATION_NAMES)}")
     return _PACKAGE.joinpath("operations", f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def error_codes(errors: list[Any]) -> set[str]:
+    """The ``extensions.code`` values of a GraphQL ``errors`` list (malformed items skipped)."""
+    codes = set()
+    for error in errors:
+        if isinstance(error, dict) and isinstance(error.get("extensions"), dict):
+            code = error["extensions"].get("code")
+            if isinstance(code, str):
+                codes.add(code)
+    return codes
