@@ -34,6 +34,7 @@ from andersen_ev.exceptions import (
     InvalidInputError,
     ResponseError,
 )
+from andersen_ev.http import GraphQLHttp
 from andersen_ev.models import (
     Address,
     ChargeLog,
@@ -54,7 +55,6 @@ from andersen_ev.stream import (
     StreamSettings,
     StreamState,
 )
-from andersen_ev.transport import GraphQLHttp
 from andersen_ev.validation import (
     SlotSchedules,
     check_id,

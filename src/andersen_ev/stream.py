@@ -82,9 +82,9 @@ from andersen_ev.exceptions import (
     ReauthRequiredError,
 )
 from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
+from andersen_ev.http import TokenSource
 from andersen_ev.models import DeviceStatus
 from andersen_ev.retry import backoff_delay
-from andersen_ev.transport import TokenSource
 from andersen_ev.validation import check_id
 
 __all__ = [

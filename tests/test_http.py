@@ -22,8 +22,8 @@ from andersen_ev import (
     ResponseError,
     ServerError,
 )
+from andersen_ev.http import GraphQLHttp
 from andersen_ev.retry import RetryPolicy
-from andersen_ev.transport import GraphQLHttp
 from tests.scripted_server import Reply, Script, json_reply, text_reply
 
 
@@ -222,7 +222,7 @@ def test_retry_policy_checks_its_arguments() -> None:
 
 
 def test_request_body_is_valid_json() -> None:
-    from andersen_ev.transport import _request_prefix
+    from andersen_ev.http import _request_prefix
 
     body = _request_prefix("getDevice") + json.dumps({"id": 'a"b'}).encode() + b"}"
     decoded = json.loads(body)
