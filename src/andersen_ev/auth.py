@@ -36,8 +36,8 @@ import aiohttp
 from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, field_serializer
 
 from andersen_ev import srp
-from andersen_ev.cognito import DEFAULT_TIMEOUT, AuthResult, AuthStep, CognitoClient
-from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.cognito import AuthResult, AuthStep, CognitoClient
+from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
 from andersen_ev.exceptions import (
     AndersenError,
     AuthenticationError,

@@ -23,8 +23,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create
 
 from andersen_ev import control, diagnostics
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
-from andersen_ev.cognito import DEFAULT_TIMEOUT
-from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
 from andersen_ev.control import ChargeNow
 from andersen_ev.exceptions import (
     AndersenError,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
+from andersen_ev.const import DEFAULT_TIMEOUT
 from andersen_ev.exceptions import CognitoError, transport_errors
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from andersen_ev.const import Endpoints
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "AuthResult",
     "AuthStep",
     "CognitoClient",
@@ -42,8 +42,6 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 
-#: Seconds allowed for one Cognito call, connection included.
-DEFAULT_TIMEOUT: Final = 30.0
 #: Longest part of Cognito's own error message kept in a :class:`CognitoError`.
 _MAX_MESSAGE: Final = 300
 #: Request strings at least this long are scrubbed from error messages (tokens, sessions).

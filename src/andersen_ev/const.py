@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["PRODUCTION", "Endpoints"]
+__all__ = ["DEFAULT_TIMEOUT", "PRODUCTION", "Endpoints"]
+
+#: Seconds a request (Cognito or GraphQL) may take unless the caller says otherwise.
+DEFAULT_TIMEOUT: Final = 30.0
 
 PRODUCTION_GRAPHQL_URL: Final = "https://graphql.andersen-ev.com"
 PRODUCTION_WEBSOCKET_URL: Final = "wss://graphql.andersen-ev.com/graphql"
