@@ -168,7 +168,7 @@ async def _initiate(cognito: CognitoClient, credentials: Credentials, username: 
     _LOG.debug("SRP login (remembered device: %s)", device is not None)
     sent_at = datetime.now(UTC)
     call = cognito.initiate_auth("USER_SRP_AUTH", parameters)
-    step = await _guarded(call, "USER_SRP_AUTH", device)
+    step = await _await_step(call, "USER_SRP_AUTH", device)
     return _Progress(step, username, ephemeral, sent_at)
 
 
@@ -189,11 +189,11 @@ async def _answer_next(
     )
     sent_at = datetime.now(UTC)
     call = cognito.respond_to_auth_challenge(challenge, reply.responses, progress.step.session)
-    step = await _guarded(call, challenge, credentials.device)
+    step = await _await_step(call, challenge, credentials.device)
     return _Progress(step, reply.username, reply.ephemeral, sent_at, progress.answered + 1)
 
 
-async def _guarded(
+async def _await_step(
     call: Awaitable[AuthStep], stage: str, device: RememberedDevice | None
 ) -> AuthStep:
     """Await one step of a login, turning a refusal of the remembered device into an error.

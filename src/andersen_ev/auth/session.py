@@ -304,6 +304,8 @@ class Authenticator:
             The tokens, now holding the device secret (also passed to ``on_tokens_updated``).
 
         Raises:
+            InvalidInputError: ``name`` is empty or longer than Cognito takes (1024
+                characters); nothing was sent.
             AuthenticationError: the last login returned no device (the pool does not
                 track devices): there is nothing to confirm.
             ReauthRequiredError: as for :meth:`id_token` (also CognitoError,
