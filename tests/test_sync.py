@@ -335,11 +335,11 @@ async def test_a_wrong_password(
 async def test_timeouts_are_honoured(
     sync_a2: SyncA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
 ) -> None:
-    andersen_cloud.faults.latency = 1.0
+    andersen_cloud.faults.latency = 3.0
     started = time.monotonic()
     with pytest.raises(AndersenTimeoutError):
         await blocking(sync_a2.get_device, andersen_charger.id, timeout=0.2)
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.5  # the deadline, not the server's answer
     andersen_cloud.faults.latency = 0.0
     started = time.monotonic()
     with pytest.raises(AndersenTimeoutError):
