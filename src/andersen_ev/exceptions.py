@@ -16,6 +16,7 @@ wrong and what to do; they never contain a password, token or device secret.
     ├── CommandNotConfirmedError: a command's effect never showed in the device status
     ├── RestoreError: state saved by charge_now (or a plan) could not all be put back
     ├── InvalidInputError (also a ValueError): bad arguments, refused before sending
+    ├── RunningEventLoopError (also a RuntimeError): andersen_ev.sync called inside a loop
     ├── AuthenticationError: logging in or staying logged in failed
     │   ├── InvalidCredentialsError: wrong password or unknown email
     │   ├── ReauthRequiredError: the session is over; log in with the password again
@@ -52,6 +53,7 @@ __all__ = [
     "ReauthRequiredError",
     "ResponseError",
     "RestoreError",
+    "RunningEventLoopError",
     "ServerError",
     "TokenStoreError",
     "UnsupportedChallengeError",
@@ -349,3 +351,20 @@ class RestoreError(AndersenError):
         self.device_id = device_id
         self.not_restored = not_restored
         self.saved = saved
+
+
+class RunningEventLoopError(AndersenError, RuntimeError):
+    """A blocking method of :mod:`andersen_ev.sync` was called inside a running event loop.
+
+    Waiting there would freeze that loop (and could deadlock): in async code (an
+    ``async def``, a Jupyter cell, a callback of the facade) use the async client,
+    :class:`andersen_ev.AndersenA2`, and ``await`` its methods.
+    """
+
+    def __init__(self, method: str) -> None:
+        super().__init__(
+            f"andersen_ev.sync.AndersenA2.{method}() blocks until the cloud answers, and it was"
+            " called inside a running asyncio event loop (an async function, a Jupyter cell or"
+            " a callback of the facade), which it would freeze: there, use the async client"
+            f" instead: 'from andersen_ev import AndersenA2', then 'await a2.{method}(...)'"
+        )

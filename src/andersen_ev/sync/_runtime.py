@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
-from andersen_ev import AndersenError, DeviceStatus, SavedChargeState
+from andersen_ev import AndersenError, DeviceStatus, RunningEventLoopError, SavedChargeState
 from andersen_ev import ChargeNow as _AsyncChargeNow
 from andersen_ev import DeviceUpdates as _AsyncUpdates
 
@@ -39,23 +39,6 @@ _T = TypeVar("_T")
 
 #: Seconds :meth:`AndersenA2.close` waits for the client to close and the thread to end.
 CLOSE_TIMEOUT: Final = 10.0
-
-
-class RunningEventLoopError(AndersenError, RuntimeError):
-    """A blocking method of :mod:`andersen_ev.sync` was called inside a running event loop.
-
-    Waiting there would freeze that loop (and could deadlock): in async code (an
-    ``async def``, a Jupyter cell, a callback of the facade) use the async client,
-    :class:`andersen_ev.AndersenA2`, and ``await`` its methods.
-    """
-
-    def __init__(self, method: str) -> None:
-        super().__init__(
-            f"andersen_ev.sync.AndersenA2.{method}() blocks until the cloud answers, and it was"
-            " called inside a running asyncio event loop (an async function, a Jupyter cell or"
-            " a callback of the facade), which it would freeze: there, use the async client"
-            f" instead: 'from andersen_ev import AndersenA2', then 'await a2.{method}(...)'"
-        )
 
 
 def refuse_running_loop(method: str) -> None:
