@@ -35,7 +35,6 @@ from andersen_ev.testing.charger import ScheduleSlot
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 POWER_KW = 6.0  # 0.1 kWh a minute
-KWH_PER_MINUTE = POWER_KW / 60
 ZONES = (
     "UTC",
     "Europe/London",  # clocks go back an hour at 01:00 UTC
@@ -90,6 +89,11 @@ class Case:
     need: int
     slots: int
     grid: int
+    power_kw: float = POWER_KW
+
+    @property
+    def kwh_per_minute(self) -> float:
+        return self.power_kw / 60
 
     def __post_init__(self) -> None:
         self.clock = [local(self.zone, m) for m in range(self.begin, self.end)]
@@ -118,14 +122,36 @@ def local(zone: ZoneInfo, minute: int) -> datetime:
     return moment(minute).astimezone(zone).replace(tzinfo=None)
 
 
-def judge_slot(case: Case, start: int, stop: int) -> ScheduleSlot | None:
-    """The slot for the window, or None when the window is not one slot of one local day."""
-    first, last, after = (local(case.zone, m) for m in (start, stop - 1, stop))
+def judge_slots(case: Case, start: int, stop: int) -> list[ScheduleSlot]:
+    """The slots that might express the window: its local day, its clock span read both ways.
+
+    A slot reads as its span of the clock: it ends later than it starts, or at midnight
+    (00:00, so 00:00 to 00:00 for a whole day); never earlier or at its start otherwise,
+    where the emulator would run it past midnight or over the whole day. Around a clock
+    change, the span may start at the first minute's clock or one minute after the clock of
+    the minute before, and end at the clock after the window or one minute after its last
+    minute's.
+    """
+    first, last = local(case.zone, start), local(case.zone, stop - 1)
     if first.date() != last.date():
-        return None
-    end = (0, 0) if after.date() != first.date() else (after.hour, after.minute)
+        return []
     days = tuple(day == first.weekday() for day in range(7))
-    return ScheduleSlot(first.hour, first.minute, *end, enabled=True, days=days)
+    starts = {clock(first), clock(local(case.zone, start - 1)) + 1}
+    ends = {clock(last) + 1}
+    after = local(case.zone, stop)
+    if after.date() == first.date():
+        ends.add(clock(after))
+    return [
+        ScheduleSlot(*divmod(begin, 60), *divmod(end % 1440, 60), enabled=True, days=days)
+        for begin in starts
+        if 0 <= begin < 1440
+        for end in ends
+        if begin < end <= 1440
+    ]
+
+
+def clock(when: datetime) -> int:
+    return when.hour * 60 + when.minute
 
 
 def charges_exactly(case: Case, slot: ScheduleSlot, start: int, stop: int, step: int = 1) -> bool:
@@ -157,9 +183,9 @@ def judge(case: Case) -> tuple[float | None, int]:
             stop = points[k]
             if not all(m in prices for m in range(start, stop)):
                 break
-            slot = judge_slot(case, start, stop)
-            if slot is not None and charges_exactly(case, slot, start, stop, case.grid):
-                cost = sum(prices[m] for m in range(start, stop)) * KWH_PER_MINUTE
+            slots = judge_slots(case, start, stop)
+            if any(charges_exactly(case, slot, start, stop, case.grid) for slot in slots):
+                cost = sum(prices[m] for m in range(start, stop)) * case.kwh_per_minute
                 windows[i].append((k, stop - start, cost))
     # best[i][(windows used, minutes)]: cheapest with every window ending by point i
     best: list[dict[tuple[int, int], float]] = [{} for _ in points]
@@ -184,8 +210,8 @@ def keep(table: dict[tuple[int, int], float], key: tuple[int, int], cost: float)
 def plan(case: Case) -> ChargePlan:
     return plan_charging(
         [(moment(start), moment(stop), price) for start, stop, price in case.periods],
-        energy_kwh=case.need * KWH_PER_MINUTE,
-        power_kw=POWER_KW,
+        energy_kwh=case.need * case.kwh_per_minute,
+        power_kw=case.power_kw,
         ready_by=moment(case.end),
         not_before=moment(case.begin),
         time_zone=case.zone,
@@ -202,13 +228,13 @@ def check_plan(case: Case, found: ChargePlan) -> None:
     assert all(b <= c for (_, b), (c, _) in pairwise(spans))
     assert not spans or (case.begin <= spans[0][0] and spans[-1][1] <= case.end)
     assert sum(b - a for a, b in spans) == case.need
-    assert found.energy_kwh == pytest.approx(case.need * KWH_PER_MINUTE)
+    assert found.energy_kwh == pytest.approx(case.need * case.kwh_per_minute)
     for (start, stop), window, schedule in zip(
         spans, found.windows, plan_schedules(found), strict=True
     ):
         assert all(m in prices for m in range(start, stop))
-        assert window.energy_kwh == pytest.approx((stop - start) * KWH_PER_MINUTE)
-        cost = sum(prices[m] for m in range(start, stop)) * KWH_PER_MINUTE
+        assert window.energy_kwh == pytest.approx((stop - start) * case.kwh_per_minute)
+        cost = sum(prices[m] for m in range(start, stop)) * case.kwh_per_minute
         assert window.cost == pytest.approx(cost, abs=1e-9)
         days = tuple(schedule.day_map.model_dump()[day] for day in DAYS)
         slot = ScheduleSlot(
@@ -230,7 +256,7 @@ def test_the_plan_is_the_cheapest_the_slots_can_express(case: Case) -> None:
     if cheapest is None:
         with pytest.raises(PlanNotFeasibleError) as raised:
             plan(case)
-        assert raised.value.max_energy_kwh == pytest.approx(most * KWH_PER_MINUTE)
+        assert raised.value.max_energy_kwh == pytest.approx(most * case.kwh_per_minute)
         return
     found = plan(case)
     check_plan(case, found)
@@ -252,7 +278,7 @@ def test_any_minutes_are_planned_exactly_and_no_dearer_than_on_the_grid(case: Ca
     if cheapest is None and most < case.need:
         with pytest.raises(PlanNotFeasibleError) as raised:
             plan(case)
-        assert raised.value.max_energy_kwh == pytest.approx(most * KWH_PER_MINUTE)
+        assert raised.value.max_energy_kwh == pytest.approx(most * case.kwh_per_minute)
         return
     try:
         found = plan(case)

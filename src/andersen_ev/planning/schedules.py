@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from andersen_ev.exceptions import InvalidInputError
 from andersen_ev.models import DayMap, Schedule
 from andersen_ev.planning.models import ChargePlan, ChargeWindow
-from andersen_ev.planning.timeline import MINUTE, is_whole_minute
+from andersen_ev.planning.timeline import DAY_MINUTES, MINUTE, is_whole_minute
 
 __all__ = ["plan_schedules", "window_schedule"]
 
@@ -19,9 +19,11 @@ _DAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturda
 def window_schedule(window: ChargeWindow, zone: tzinfo) -> Schedule:
     """The schedule slot that charges through ``window``, in the local time of ``zone``.
 
-    The slot is set for the window's weekday only. A window ending at local midnight ends
-    at 00:00; one filling a whole local day is 00:00 to 00:00 (the emulator's reading of
-    start = end). A window must lie within one local day and start and end on whole
+    The slot runs from the clock time of the window's first minute to one minute after that
+    of its last (so a window ending as the clocks go back ends at 02:00, not at the 01:00
+    the clock then shows), on the window's weekday only. A window ending at local midnight
+    ends at 00:00; one filling a whole local day is 00:00 to 00:00 (the emulator's reading
+    of start = end). The window must lie within one local day and start and end on whole
     minutes, as the windows of :func:`~andersen_ev.planning.plan_charging` do.
 
     Raises:
@@ -40,8 +42,7 @@ def window_schedule(window: ChargeWindow, zone: tzinfo) -> Schedule:
             f"the window {start.isoformat()} to {window.end.astimezone(zone).isoformat()}"
             " crosses local midnight: split it there, one slot per day"
         )
-    end = window.end.astimezone(zone)
-    end_hour, end_minute = (0, 0) if end.date() != start.date() else (end.hour, end.minute)
+    end_hour, end_minute = divmod((last.hour * 60 + last.minute + 1) % DAY_MINUTES, 60)
     return Schedule(
         start_hour=start.hour,
         start_minute=start.minute,

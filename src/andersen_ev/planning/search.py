@@ -178,12 +178,11 @@ def cheapest(atoms: Sequence[Atom], need: int, slots: int) -> tuple[float, Trail
     Searches under a rising ceiling on the cost: from just above the cheapest conceivable
     cost (windows ignored) up to the cost of a plan found quickly (:func:`upper_bound`),
     then without one. Low ceilings prune most states, and the first pass that finds a plan
-    finds the cheapest. None when no plan delivers exactly ``need`` minutes.
+    finds the cheapest. None when no plan delivers exactly ``need`` minutes (which must not
+    be more than the atoms hold: see :func:`most_minutes`).
     """
     afters = _afters(atoms, need)
-    floor = afters[0].cheapest_rest(need) if need <= afters[0].room else math.inf
-    if math.isinf(floor):
-        return None
+    floor = afters[0].cheapest_rest(need)
     for ceiling in _ceilings(floor, upper_bound(atoms, need, slots)):
         for after in afters:
             after.ceiling = ceiling
