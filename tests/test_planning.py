@@ -444,6 +444,12 @@ def test_nothing_to_charge_is_an_empty_plan() -> None:
     assert plan.average_price is None
     assert plan.slots_used == 0
     assert plan_schedules(plan) == ()
+    # after the last price, there is nothing to charge in: fine for nothing, not for more
+    later = {"not_before": periods[-1].end, "ready_by": periods[-1].end + HALF_HOUR}
+    assert planned(periods, energy_kwh=0, **later).windows == ()
+    with pytest.raises(PlanNotFeasibleError) as raised:
+        planned(periods, energy_kwh=1, **later)
+    assert raised.value.max_energy_kwh == 0
 
 
 def test_a_plan_is_an_immutable_value_that_survives_json() -> None:

@@ -1,18 +1,8 @@
-"""The cheapest charging plan: an exact dynamic programme over the horizon's atoms.
+"""``plan_charging``: the arguments checked, the horizon cut into atoms, the search run.
 
-A plan is at most ``slots`` windows (one schedule slot each), each within one local day,
-delivering exactly the minutes of charging asked for. Every atom (see
-:mod:`~andersen_ev.planning.timeline`) is either skipped or used whole, except that at most
-one window edge in the whole plan falls inside an atom: the *partial* atom. That loses
-nothing: given two partial edges, moving minutes from the dearer to the cheaper changes the
-cost linearly, so one of them can be pushed to an atom boundary at no extra cost, without
-adding a window (atoms are cut at every place where the rules change).
-
-The programme walks the atoms in time order. Its state is: windows used, whether the
-partial atom is spent, minutes delivered so far, and whether a window is open at the
-atom's end (it may run on into the next atom). The partial atom takes exactly the minutes
-that the whole atoms after it can complement to the total asked for, so the state space
-stays small: a day of half-hourly prices plans in a few milliseconds.
+The rules that shape the horizon are in :mod:`~andersen_ev.planning.timeline`, the exact
+search in :mod:`~andersen_ev.planning.search`; the decisions behind them are explained in
+``docs/planning.md``.
 """
 
 from __future__ import annotations

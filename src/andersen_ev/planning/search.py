@@ -70,6 +70,10 @@ class _After:
     """The later atoms by rate: cumulated minutes, cumulated costs, rates."""
     ceiling: float = math.inf
     """The most a plan may cost in the current pass."""
+    level: float = 0.0
+    """A price per minute for the Lagrangian bound with windows."""
+    gains: list[tuple[float, float]] = field(default_factory=list)
+    """By windows still allowed: the most the later atoms gain at ``level`` (closed, open)."""
     floors: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,37 +89,64 @@ class _After:
             self.floors[minutes] = floor
         return floor
 
-    def keeps(self, partial: int, minutes: int, cost: float) -> bool:
-        """Whether a state may still finish, at no more than the ceiling."""
+    def keeps(self, partial: int, minutes: int, cost: float, windows: int, is_open: int) -> bool:
+        """Whether a state may still finish, at no more than the ceiling.
+
+        ``windows``: how many more windows it may open; ``is_open``: whether one is open.
+        """
         left = self.need - minutes
         if left in self.complement_set if partial else 0 <= left <= self.room:
-            return cost + self.cheapest_rest(left) <= self.ceiling
+            if cost + self.cheapest_rest(left) > self.ceiling:
+                return False
+            # any set of later minutes costs at least level x minutes - the most they gain
+            return cost + self.level * left - self.gains[windows][is_open] <= self.ceiling
         return False
 
 
-def _afters(atoms: Sequence[Atom], need: int) -> list[_After]:
+def _afters(atoms: Sequence[Atom], need: int, slots: int) -> list[_After]:
     """For each ``j``, what is left after atoms ``0 .. j-1``."""
+    level = _marginal_rate(atoms, need)
     afters: list[_After] = []
     totals: set[int] = {0}
     room = 0
-    by_rate: list[tuple[float, int]] = []
+    rates: list[float] = []  # the later atoms by rate, with their lengths and costs
+    lengths: list[int] = []
+    costs: list[float] = []
+    lost = -math.inf
+    gains = [(0.0, 0.0)] * (slots + 1)
     for atom in reversed(atoms):
-        afters.append(_after(need, totals, room, by_rate))
+        fill = (
+            list(accumulate(lengths, initial=0)),
+            list(accumulate(costs, initial=0.0)),
+            rates[:],
+        )
+        afters.append(_After(need, sorted(totals), room, fill, level=level, gains=gains))
         totals = totals | {total + atom.length for total in totals if total + atom.length <= need}
         room += atom.length
-        bisect.insort(by_rate, (atom.rate, atom.length))
-    afters.append(_after(need, totals, room, by_rate))
+        at = bisect.bisect(rates, atom.rate)
+        rates.insert(at, atom.rate)
+        lengths.insert(at, atom.length)
+        costs.insert(at, atom.cost)
+        gain = level * atom.length - atom.cost
+        closed = [max(gains[k][0], gain + gains[k - 1][1] if k else lost) for k in range(slots + 1)]
+        gains = [
+            (closed[k], max(closed[k], gain + gains[k][1]) if atom.joins else closed[k])
+            for k in range(slots + 1)
+        ]
+    fill = (list(accumulate(lengths, initial=0)), list(accumulate(costs, initial=0.0)), rates)
+    afters.append(_After(need, sorted(totals), room, fill, level=level, gains=gains))
     afters.reverse()
     return afters
 
 
-def _after(need: int, totals: set[int], room: int, by_rate: list[tuple[float, int]]) -> _After:
-    fill = (
-        list(accumulate((length for _, length in by_rate), initial=0)),
-        list(accumulate((rate * length for rate, length in by_rate), initial=0.0)),
-        [rate for rate, _ in by_rate],
-    )
-    return _After(need, sorted(totals), room, fill)
+def _marginal_rate(atoms: Sequence[Atom], need: int) -> float:
+    """The rate of the dearest minute among the ``need`` cheapest (0 if there is none)."""
+    total = 0
+    for atom in sorted(atoms, key=lambda atom: atom.rate):
+        total += atom.length
+        if total >= need:
+            return atom.rate
+    return 0.0
 
 
 def _step(
@@ -138,17 +169,18 @@ def _step(
         fresh = used < slots
         uses = run_on or fresh
         skip_costs, skip_trails = _group(next_closed, (used, partial))
-        use_costs, use_trails = _group(next_opened, (used if run_on else used + 1, partial))
+        opened_used = used if run_on else used + 1
+        use_costs, use_trails = _group(next_opened, (opened_used, partial))
         cuts = not partial and atom.divisible
         for minutes, cost in costs.items():
             trail = trails[minutes]
-            if keeps(partial, minutes, cost):  # skip the atom
+            if keeps(partial, minutes, cost, slots - used, 0):  # skip the atom
                 old = skip_costs.get(minutes)
                 if old is None or cost < old:
                     skip_costs[minutes] = cost
                     skip_trails[minutes] = trail
             total, spent = minutes + length, cost + whole
-            if uses and keeps(partial, total, spent):  # use it whole
+            if uses and keeps(partial, total, spent, slots - opened_used, 1):  # use it whole
                 old = use_costs.get(total)
                 if old is None or spent < old:
                     use_costs[total] = spent
@@ -162,12 +194,10 @@ def _step(
             for rest in later[low:high]:
                 part = left - rest
                 spent = cost + part * rate
-                if not keeps(1, minutes + part, spent):
-                    continue
-                if uses:
-                    head = (used if run_on else used + 1, 1)
+                if uses and keeps(1, minutes + part, spent, slots - opened_used, 0):
+                    head = (opened_used, 1)
                     _relax(next_closed, head, minutes + part, spent, (kind + _HEAD, j, part, trail))
-                if fresh:
+                if fresh and keeps(1, minutes + part, spent, slots - used - 1, 1):
                     tail = (NEW_TAIL, j, part, trail)
                     _relax(next_opened, (used + 1, 1), minutes + part, spent, tail)
 
@@ -181,8 +211,9 @@ def cheapest(atoms: Sequence[Atom], need: int, slots: int) -> tuple[float, Trail
     finds the cheapest. None when no plan delivers exactly ``need`` minutes (which must not
     be more than the atoms hold: see :func:`most_minutes`).
     """
-    afters = _afters(atoms, need)
-    floor = afters[0].cheapest_rest(need)
+    afters = _afters(atoms, need, slots)
+    start = afters[0]
+    floor = max(start.cheapest_rest(need), start.level * need - start.gains[slots][0])
     for ceiling in _ceilings(floor, upper_bound(atoms, need, slots)):
         for after in afters:
             after.ceiling = ceiling
