@@ -11,10 +11,16 @@ without adding a window (atoms are cut wherever the rules change).
 The programme walks the atoms in time order. A state is: the windows used, whether the
 partial atom is spent, the minutes delivered so far, and whether a window is open at the
 atom's end (it may run on into the next atom). The partial atom takes exactly the minutes
-that whole later atoms can complement to the total asked for. States that cannot finish,
-or whose cost plus the cheapest possible rest (any later minutes, windows ignored) exceeds
-the cost of a good plan found first (:func:`upper_bound`), are dropped: the optimum is
-never among them, so the search stays exact.
+that whole later atoms can complement to the total asked for.
+
+States that cannot finish, or that cannot finish under a ceiling on the cost, are dropped:
+the optimum is never among them, so the search stays exact. Two lower bounds on the rest
+of a state's cost are checked: the cheapest later minutes with windows ignored, and a
+Lagrangian bound with windows counted (each minute worth the price of the dearest minute
+a plan without windows would buy, against the most the later atoms can gain in the windows
+left). The ceiling rises from the best lower bound of the whole plan to the cost of a plan
+found quickly (:func:`upper_bound`), then goes; the first pass that finds a plan has found
+the cheapest.
 """
 
 from __future__ import annotations
