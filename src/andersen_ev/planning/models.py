@@ -7,12 +7,12 @@ datetime is timezone-aware.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from andersen_ev.exceptions import InvalidInputError
+from andersen_ev.exceptions import PlanNotFeasibleError, PriceDataError
 
 __all__ = [
     "ChargePlan",
@@ -21,37 +21,6 @@ __all__ = [
     "PriceDataError",
     "PricePeriod",
 ]
-
-
-class PriceDataError(InvalidInputError):
-    """Price data was refused; the message names the line or entry at fault and why.
-
-    Attributes:
-        where: The line (``"line 4"``) or entry (``"results[3]"``, ``"prices[0]"``) at
-            fault, when one is.
-    """
-
-    def __init__(self, message: str, *, where: str | None = None) -> None:
-        super().__init__(f"{where}: {message}" if where else message)
-        self.where = where
-
-
-class PlanNotFeasibleError(InvalidInputError):
-    """The energy asked for cannot be delivered before ``ready_by`` within the slots allowed.
-
-    Attributes:
-        energy_kwh: The energy asked for, rounded up to whole minutes of charging.
-        max_energy_kwh: The most energy the prices, the time and the slots allow (kWh).
-        ready_by: The deadline the plan had to meet.
-    """
-
-    def __init__(
-        self, message: str, *, energy_kwh: float, max_energy_kwh: float, ready_by: datetime
-    ) -> None:
-        super().__init__(message)
-        self.energy_kwh = energy_kwh
-        self.max_energy_kwh = max_energy_kwh
-        self.ready_by = ready_by
 
 
 def _not_bool(value: Any) -> Any:
