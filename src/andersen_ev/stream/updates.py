@@ -166,7 +166,8 @@ class DeviceUpdates(AsyncIterator[DeviceStatus]):
     def __init__(self, hub: ConsumerHub, consumer: Consumer) -> None:
         self._hub = hub
         self._consumer = consumer
-        self._started = False
+        self._attached = False
+        """Attached to the hub, and not released by this iterator yet."""
         self._finished = False
 
     def __repr__(self) -> str:
@@ -196,15 +197,16 @@ class DeviceUpdates(AsyncIterator[DeviceStatus]):
         """Until an item is ready: attaches on the first call; a cancelled wait releases."""
         if self._finished:
             raise StopAsyncIteration
-        if not self._started:
-            self._started = True
+        if not self._attached:
             if not self._hub.attach(self._consumer):
                 self._finished = True
                 raise StopAsyncIteration
+            self._attached = True
         try:
             await self._consumer.wait()
         except asyncio.CancelledError:
             self._finished = True
+            self._attached = False
             self._hub.release(self._consumer)
             raise
 
@@ -215,6 +217,7 @@ class DeviceUpdates(AsyncIterator[DeviceStatus]):
     async def aclose(self) -> None:
         """Release the subscriptions now; with no other consumer, the websocket closes."""
         self._finish()
+        self._attached = False
         await self._hub.leave(self._consumer)
 
     async def __aenter__(self) -> Self:
@@ -230,5 +233,5 @@ class DeviceUpdates(AsyncIterator[DeviceStatus]):
 
     def __del__(self) -> None:
         # An abandoned iterator (``break`` out of ``async for``) releases its subscriptions.
-        if self._started:
+        if self._attached:
             self._hub.release_soon(self._consumer)
