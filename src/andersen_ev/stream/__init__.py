@@ -57,11 +57,15 @@ iterator until taken (nothing is dropped, so a consumer that stops reading witho
 holds them in memory); a snapshot of ``n`` devices costs ``n`` status queries (at most
 ``snapshot_concurrency`` at once) after every reconnect.
 
-How it is built, one layer per module: ``protocol`` (the frames, the two subprotocols, one
-connection and its keep-alive), ``manager`` (:class:`StreamManager`: consumers, the
-websocket's lifecycle, reconnects, resync, state), ``updates`` (:class:`DeviceUpdates`, which
-uses the manager only through :class:`~andersen_ev.stream.updates.ConsumerHub`) and
-``settings`` (:class:`StreamSettings`, :class:`StreamState`, :class:`StreamStats`).
+How it is built, one layer per module, each importing only those above it:
+
+* ``settings``: :class:`StreamSettings`, :class:`StreamState`, :class:`StreamStats`;
+* ``protocol``: the wire format without I/O: frames, the two subprotocols, keep-alive rules;
+* ``connection``: one websocket: handshake, sending, receiving, the dead-connection check;
+* ``updates``: :class:`DeviceUpdates` and the queue that feeds it; it uses the manager
+  only through :class:`~andersen_ev.stream.updates.ConsumerHub`;
+* ``manager``: :class:`StreamManager`: consumers, the websocket's lifecycle, reconnects,
+  resync, state.
 """
 
 from andersen_ev.stream.manager import StreamManager
