@@ -1,0 +1,203 @@
+"""The wire format, without I/O: frames, the two subprotocols, and the keep-alive rules.
+
+``graphql-transport-ws`` (the graphql-ws library's) and ``graphql-ws`` (Apollo's legacy
+subscriptions-transport-ws) differ in the names of a few messages and in how a dead
+connection is noticed: :class:`Subprotocol` holds the differences, :class:`KeepAlive` the
+liveness rules. Each frame is validated straight from its JSON text into the models below
+(one pass in pydantic-core), events included: a ``DeviceStatus`` costs little more than
+``json.loads``. The websocket that carries them is :mod:`andersen_ev.stream.connection`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from andersen_ev.graphql import operation_document
+from andersen_ev.models import DeviceStatus
+from andersen_ev.stream.settings import StreamSettings
+
+__all__ = [
+    "FRAME",
+    "GRAPHQL_TRANSPORT_WS",
+    "GRAPHQL_WS",
+    "OPERATION",
+    "PING",
+    "PONG",
+    "SUBPROTOCOLS",
+    "AuthRefusedError",
+    "ConnectionLostError",
+    "ControlFrame",
+    "DataFrame",
+    "KeepAlive",
+    "Subprotocol",
+    "describe_errors",
+    "errors_of",
+    "init_message",
+]
+
+#: Apollo's legacy protocol (subscriptions-transport-ws).
+GRAPHQL_WS: Final = "graphql-ws"
+#: The graphql-ws library's protocol ("GraphQL over WebSocket").
+GRAPHQL_TRANSPORT_WS: Final = "graphql-transport-ws"
+#: The one operation streams subscribe to.
+OPERATION: Final = "deviceStatusUpdated"
+
+
+@dataclass(frozen=True)
+class Subprotocol:
+    """Where the two subprotocols differ: the messages that start and stop, and liveness."""
+
+    name: str
+    start: str
+    """The type of the message that starts a subscription."""
+    stop: str
+    """The type of the message that stops one."""
+    pings: bool
+    """Liveness by ``ping``/``pong``, both ways; otherwise by the server's ``ka``."""
+
+    def start_message(self, op_id: str, device_id: str) -> str:
+        """The message that subscribes operation ``op_id`` to the device's statuses."""
+        payload = {
+            "query": operation_document(OPERATION),
+            "variables": {"id": device_id},
+            "operationName": OPERATION,
+        }
+        return json.dumps({"id": op_id, "type": self.start, "payload": payload})
+
+    def stop_message(self, op_id: str) -> str:
+        """The message that stops operation ``op_id``."""
+        return json.dumps({"id": op_id, "type": self.stop})
+
+
+#: Both, offered in this order of preference. A server that names none speaks ``graphql-ws``.
+SUBPROTOCOLS: Final = {
+    GRAPHQL_TRANSPORT_WS: Subprotocol(GRAPHQL_TRANSPORT_WS, "subscribe", "complete", pings=True),
+    GRAPHQL_WS: Subprotocol(GRAPHQL_WS, "start", "stop", pings=False),
+}
+PING: Final = json.dumps({"type": "ping"})
+PONG: Final = json.dumps({"type": "pong"})
+
+
+def init_message(token: str) -> str:
+    """``connection_init``, carrying the IdToken the way the service expects it."""
+    return json.dumps({"type": "connection_init", "payload": {"authToken": f"Bearer {token}"}})
+
+
+# -- frames -------------------------------------------------------------------------------------
+
+
+class _EventData(BaseModel):
+    device_status_updated: DeviceStatus | None = Field(default=None, alias="deviceStatusUpdated")
+
+
+class _Result(BaseModel):
+    data: _EventData | None = None
+    errors: list[Any] | None = None
+
+
+class DataFrame(BaseModel):
+    """``data`` (``graphql-ws``) or ``next`` (``graphql-transport-ws``): an operation's result."""
+
+    type: Literal["data", "next"]
+    id: str
+    payload: _Result
+
+
+class ControlFrame(BaseModel):
+    """Every other frame this client knows; other types fail with ``union_tag_invalid``."""
+
+    type: Literal["connection_ack", "ka", "ping", "pong", "complete", "error", "connection_error"]
+    id: str | None = None
+    payload: Any = None
+
+
+#: Validates a frame's JSON text (``FRAME.validate_json``): raises ``ValidationError``.
+FRAME: Final[TypeAdapter[DataFrame | ControlFrame]] = TypeAdapter(
+    Annotated[DataFrame | ControlFrame, Field(discriminator="type")]
+)
+
+
+def errors_of(payload: object) -> list[Any]:
+    """The GraphQL errors of an ``error``/``connection_error`` payload, as a list."""
+    if isinstance(payload, list):
+        return payload
+    if isinstance(payload, dict):
+        return [payload]
+    return [] if payload is None else [{"message": str(payload)}]
+
+
+def describe_errors(errors: list[Any]) -> str:
+    """The messages of GraphQL errors, for a log line."""
+    return "; ".join(
+        str(error.get("message", error)) if isinstance(error, dict) else str(error)
+        for error in errors
+    )
+
+
+# -- why a connection ends ----------------------------------------------------------------------
+
+
+class ConnectionLostError(Exception):
+    """The connection ended or could not be made: reconnect after the backoff."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.uptime: float | None = None
+        """Seconds the connection was up after ``connection_ack`` (None: never acked)."""
+
+
+class AuthRefusedError(Exception):
+    """The server refused the connection's token: refresh it, then reconnect."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("the server refused the token")
+        self.token = token
+
+
+# -- keep-alive ---------------------------------------------------------------------------------
+
+
+class KeepAlive:
+    """When a connection needs a ping, and when it is dead, from when frames arrived.
+
+    ``graphql-transport-ws``: a ``ping`` after ``ping_interval`` without a message; dead when
+    nothing arrives within ``keepalive_timeout`` after it. ``graphql-ws``: once the server has
+    sent a ``ka``, dead after ``keepalive_timeout`` of silence (servers that never send one
+    are left to websocket-level pings). Times are the event loop's.
+    """
+
+    __slots__ = ("_pings", "_settings", "ka_seen", "last_rx", "ping_sent_at")
+
+    def __init__(self, *, pings: bool, settings: StreamSettings, now: float) -> None:
+        self._pings = pings
+        self._settings = settings
+        self.last_rx = now
+        """When the last frame arrived."""
+        self.ka_seen = False
+        self.ping_sent_at: float | None = None
+
+    def next_check(self, now: float) -> float:
+        """When :meth:`check` must be called next."""
+        settings = self._settings
+        if not self._pings:
+            return (self.last_rx if self.ka_seen else now) + settings.keepalive_timeout
+        if self.ping_sent_at is not None and self.last_rx < self.ping_sent_at:
+            # wake up meanwhile too: once the pong is in, idleness counts from it
+            return min(self.ping_sent_at + settings.keepalive_timeout, now + settings.ping_interval)
+        return self.last_rx + settings.ping_interval
+
+    def check(self, now: float) -> Literal["ok", "ping", "dead"]:
+        """What the connection needs now (``ping``: one is due, and counted as sent)."""
+        timeout = self._settings.keepalive_timeout
+        if not self._pings:
+            return "dead" if self.ka_seen and now - self.last_rx >= timeout else "ok"
+        if self.ping_sent_at is not None and self.last_rx < self.ping_sent_at:  # unanswered
+            return "dead" if now - self.ping_sent_at >= timeout else "ok"
+        if now - self.last_rx >= self._settings.ping_interval:
+            self.ping_sent_at = now
+            return "ping"
+        return "ok"
