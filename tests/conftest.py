@@ -5,4 +5,5 @@ pytest_plugins = [
     "andersen_ev.testing.pytest_plugin",
     "tests.scripted_server",
     "tests.client_fixtures",
+    "tests.processes",
 ]

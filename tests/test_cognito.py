@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -36,6 +35,7 @@ from andersen_ev import (
 from andersen_ev import cognito as cognito_module
 from andersen_ev.cognito import CognitoClient, load_service_model
 from andersen_ev.testing import AndersenCloud, EmulatedUser
+from tests.processes import Children
 
 MOTO_EMAIL = "bob@example.com"
 MOTO_PASSWORD = "Moto-Passw0rd!"
@@ -358,11 +358,11 @@ async def test_silent_cognito_is_a_timeout(http: aiohttp.ClientSession) -> None:
 # -- botocore: loaded lazily, once, and kept quiet about tokens -----------------------------------
 
 
-def test_import_does_not_load_botocore() -> None:
+def test_import_does_not_load_botocore(children: Children) -> None:
     code = (
         "import sys, andersen_ev; sys.exit('botocore' in sys.modules or 'graphql' in sys.modules)"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0  # noqa: S603
+    assert children.run([sys.executable, "-c", code]).returncode == 0
 
 
 async def test_model_is_loaded_once_for_concurrent_callers() -> None:

@@ -81,12 +81,14 @@ def check_model(model: type[DeviceStatus] | type[Device], value: object) -> None
         assert len(status.schedules) >= 0
 
 
+@pytest.mark.timeout(60)
 @FUZZ
 @given(value=status_objects | json_values)
 def test_device_status_accepts_any_json_or_raises_validation_error(value: object) -> None:
     check_model(DeviceStatus, value)
 
 
+@pytest.mark.timeout(60)
 @FUZZ
 @given(value=device_objects)
 def test_device_accepts_any_json_or_raises_validation_error(value: object) -> None:
