@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.scripted_server",
     "tests.client_fixtures",
     "tests.processes",
+    "tests.raw_server",
 ]

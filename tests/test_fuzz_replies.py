@@ -56,6 +56,7 @@ from tests.fuzz_support import (
     removed,
     replaced,
 )
+from tests.raw_server import RawServer, http_answer
 from tests.scripted_server import Script
 
 DEVICE = "0123456789abcdef01234567"
@@ -230,6 +231,7 @@ retry_after = st.dictionaries(
 bodies = envelopes(json_values).map(encode) | st.binary(max_size=48)
 
 
+@pytest.mark.timeout(90)
 @FUZZ
 @given(name=st.sampled_from(sorted(CALLS)), status=statuses, body=bodies, headers=retry_after)
 async def test_random_replies_give_models_or_andersen_errors(
@@ -341,6 +343,7 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in path)
 
 
+@pytest.mark.timeout(60)
 @FUZZ
 @given(data=st.data(), new=json_values | st.just(...))
 async def test_wrong_types_at_random_paths_of_a_real_status_reply(
@@ -372,48 +375,6 @@ async def test_wrong_types_at_random_paths_of_a_real_status_reply(
 
 
 # -- HTTP itself broken: a raw TCP server ---------------------------------------------------------
-
-
-@dataclasses.dataclass
-class RawServer:
-    """Answers every HTTP request with fixed raw bytes, then closes the connection."""
-
-    answer: bytes = b""
-    url: str = ""
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            writer.write(self.answer)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the client gave up first
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-
-@pytest.fixture
-async def raw_server() -> AsyncIterator[RawServer]:
-    raw = RawServer()
-    server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
-    raw.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-    async with server:
-        yield raw
-
-
-def http_answer(status: bytes, headers: list[bytes], body: bytes) -> bytes:
-    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
 
 
 raw_answers = st.one_of(
@@ -636,6 +597,7 @@ def answer_queues(
     )
 
 
+@pytest.mark.timeout(90)
 @FUZZ_FEW
 @given(answers=answer_queues(model_shaped, lookups))
 async def test_cognito_answers_of_the_right_shape_give_tokens_or_andersen_errors(
@@ -661,6 +623,7 @@ wild = st.one_of(
 )
 
 
+@pytest.mark.timeout(60)
 @settings(FUZZ_FEW, report_multiple_bugs=False)
 @given(answers=answer_queues(wild, st.tuples(statuses, bodies)))
 async def test_any_cognito_answer_gives_tokens_or_andersen_errors(
