@@ -28,6 +28,7 @@ from andersen_ev import (
     ReauthRequiredError,
     Tokens,
     UnsupportedChallengeError,
+    srp,
 )
 from andersen_ev.testing import AndersenCloud, EmulatedUser
 
@@ -770,6 +771,60 @@ async def test_garbled_password_verifier_is_malformed(parameters: dict[str, str]
         with pytest.raises(CognitoError, match="lacks or garbles") as caught:
             await client.authenticate("me@example.com", "pw")
     assert caught.value.code == "MalformedResponse"
+
+
+def verifier_with(srp_b: str) -> dict[str, Any]:
+    """A PASSWORD_VERIFIER challenge carrying this SRP_B."""
+    parameters = {**VERIFIER["ChallengeParameters"], "SRP_B": srp_b}
+    return {**VERIFIER, "ChallengeParameters": parameters}
+
+
+@pytest.mark.parametrize("multiple", [0, 1, 2, 5])
+async def test_a_server_b_of_zero_modulo_n_is_refused(multiple: int) -> None:
+    """B = 0 (mod N) would make the session key independent of the password: the login
+    stops before any claim is sent, even though the server would accept one."""
+    script = {
+        "InitiateAuth": [(200, verifier_with(f"{multiple * srp.N:x}"))],
+        "RespondToAuthChallenge": [(200, RESULT)],
+    }
+    async with scripted(script) as (client, fake):
+        with pytest.raises(CognitoError, match="lacks or garbles"):
+            await client.authenticate("me@example.com", "pw")
+    assert fake.sent("RespondToAuthChallenge") == []
+
+
+async def test_a_server_b_that_makes_u_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SRP-6a aborts when the scrambler u = H(pad(A) | pad(B)) is zero: then the premaster
+    secret (B - k*g^x)^(a + u*x) no longer mixes the password in through u*x.
+
+    No B the server can find makes SHA-256 zero, so the test stands in for the hash that
+    derives u (``andersen_ev.srp._h_int``): it answers 0 for exactly pad(A) | pad(B), with
+    the A the client sent to this server and the B the server answered, and the real hash
+    for everything else. The server would accept any claim; the login must stop before
+    sending one.
+    """
+    big_b = 0xB0B
+    script = {
+        "InitiateAuth": [(200, verifier_with(f"{big_b:x}"))],
+        "RespondToAuthChallenge": [(200, RESULT)],
+    }
+    real_hash = srp._h_int
+    zeroed: list[int] = []
+    async with scripted(script) as (client, fake):
+
+        def hash_making_u_zero(data: bytes) -> int:
+            for sent in fake.sent("InitiateAuth"):
+                big_a = int(sent["AuthParameters"]["SRP_A"], 16)
+                if data == srp.pad(big_a) + srp.pad(big_b):
+                    zeroed.append(big_a)
+                    return 0
+            return real_hash(data)
+
+        monkeypatch.setattr(srp, "_h_int", hash_making_u_zero)
+        with pytest.raises(CognitoError, match="lacks or garbles"):
+            await client.authenticate("me@example.com", "pw")
+    assert len(zeroed) == 1  # u was derived once, and it was zero
+    assert fake.sent("RespondToAuthChallenge") == []
 
 
 async def test_endless_challenges_stop() -> None:
