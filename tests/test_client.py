@@ -3,6 +3,7 @@ validation before sending, retries and their limits, and errors a program can ac
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -282,13 +283,14 @@ async def test_schedule_times_out_of_range_are_refused_before_sending(
     before = requests(andersen_cloud)
     state_before = andersen_charger.status()
     expected = "0-23" if field.endswith("Hour") else "0-59"
-    for call in (
+    calls: list[Callable[[], Awaitable[object]]] = [
         lambda: a2.create_schedule(device, 0, bad),
         lambda: a2.create_schedule(device, 2, copied),
         lambda: a2.set_schedules(device, {0: bad}),
         lambda: a2.set_schedules(device, {1: SEED_SCHEDULE, "sch2": bad}),
         lambda: a2.set_schedules(device, {3: valid, 4: copied}),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(InvalidInputError, match=expected):
             await call()
     assert requests(andersen_cloud) == before
