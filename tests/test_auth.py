@@ -31,12 +31,15 @@ from andersen_ev import (
     srp,
 )
 from andersen_ev.testing import AndersenCloud, EmulatedUser
+from tests.loopback import serve
 
 WRONG_PASSWORD = "not the password at all"
 
 
 @pytest.fixture
 async def a2(andersen_cloud: AndersenCloud) -> AsyncIterator[AndersenA2]:
+    """Here a client of the emulator not logged in yet, with the default settings: logging
+    in is what these tests are about (tests.client_fixtures has the logged-in one)."""
     async with AndersenA2(endpoints=andersen_cloud.endpoints) as client:
         yield client
 
@@ -156,17 +159,12 @@ async def test_lookup_outage_is_an_authentication_error(
 
     app = web.Application()
     app.router.add_post("/get-pending-user", broken)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/get-pending-user"
+    async with serve(app) as base:
+        url = base + "get-pending-user"
         endpoints = Endpoints(user_lookup_url=url, cognito_url=andersen_cloud.endpoints.cognito_url)
         async with AndersenA2(endpoints=endpoints) as client:
             with pytest.raises(AuthenticationError, match="HTTP 502 without a username"):
                 await client.authenticate("driver@example.com", "pw")
-    finally:
-        await runner.cleanup()
 
 
 # -- refresh -------------------------------------------------------------------------------------
@@ -339,17 +337,25 @@ async def test_cancelled_caller_does_not_cancel_the_shared_refresh(
     assert andersen_cloud.stats.refreshes == 1
 
 
+async def refresh_in_flight(
+    a2: AndersenA2, cloud: AndersenCloud, credentials: tuple[str, str]
+) -> asyncio.Task[Tokens]:
+    """Log in, then start a refresh that is still waiting for the emulator's answer."""
+    await a2.authenticate(*credentials)
+    cloud.faults.latency = 1.0
+    refresh = asyncio.create_task(a2.auth.refresh())
+    await asyncio.sleep(0.05)  # the refresh is waiting for the emulator
+    cloud.faults.latency = 0.0
+    return refresh
+
+
 async def test_login_during_a_refresh_wins(
     a2: AndersenA2,
     andersen_cloud: AndersenCloud,
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
 ) -> None:
-    await a2.authenticate(*andersen_credentials)
-    andersen_cloud.faults.latency = 1.0
-    refresh = asyncio.create_task(a2.auth.refresh())
-    await asyncio.sleep(0.05)  # the refresh is waiting for the emulator
-    andersen_cloud.faults.latency = 0.0
+    refresh = await refresh_in_flight(a2, andersen_cloud, andersen_credentials)
     login = await a2.authenticate(*andersen_credentials)
     assert await refresh is login
     assert a2.tokens is login
@@ -361,11 +367,7 @@ async def test_login_during_a_refused_refresh_is_not_undone(
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
 ) -> None:
-    await a2.authenticate(*andersen_credentials)
-    andersen_cloud.faults.latency = 1.0
-    refresh = asyncio.create_task(a2.auth.refresh())
-    await asyncio.sleep(0.05)  # the refresh is waiting for the emulator
-    andersen_cloud.faults.latency = 0.0
+    refresh = await refresh_in_flight(a2, andersen_cloud, andersen_credentials)
     andersen_cloud.revoke_refresh_tokens(andersen_user)  # the old session ends
     login = await a2.authenticate(*andersen_credentials)  # and a new one starts
     with pytest.raises(ReauthRequiredError):
@@ -744,16 +746,10 @@ async def scripted(
     app = web.Application()
     app.router.add_post("/", fake.handle)
     app.router.add_post("/get-pending-user", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    async with serve(app) as base:
         endpoints = Endpoints(cognito_url=base, user_lookup_url=base + "get-pending-user")
         async with AndersenA2(endpoints=endpoints) as client:
             yield client, fake
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from andersen_ev import (
 from andersen_ev import cognito as cognito_module
 from andersen_ev.cognito import CognitoClient, load_service_model
 from andersen_ev.testing import AndersenCloud, EmulatedUser
+from tests.loopback import serve
 from tests.processes import Children
 
 MOTO_EMAIL = "bob@example.com"
@@ -80,19 +80,6 @@ def moto_pool() -> Iterator[MotoPool]:
         yield MotoPool(url=url, pool_id=pool_id, client_id=client_id, username="bob")
     finally:
         server.stop()
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Serve ``app`` on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
 
 
 def lookup_app(usernames: dict[str, str]) -> web.Application:

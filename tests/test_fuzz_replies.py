@@ -10,7 +10,6 @@ scripted Cognito, and a scripted websocket server (random and truncated frames).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,7 +46,9 @@ from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.fuzz_support import (
     FUZZ,
     FUZZ_FEW,
+    NOWHERE,
     encode,
+    far_client,
     far_tokens,
     graphql_errors,
     json_values,
@@ -56,15 +57,15 @@ from tests.fuzz_support import (
     removed,
     replaced,
 )
+from tests.loopback import serve
 from tests.raw_server import RawServer, http_answer
 from tests.scripted_server import Script
+from tests.testing.ws_helpers import status as status_payload
 
 DEVICE = "0123456789abcdef01234567"
 SCHEDULE = {"startHour": 1, "startMinute": 0, "endHour": 5, "endMinute": 30}
 #: No waiting between tries, and a Retry-After of more than 10 ms is not waited for.
 QUICK = RetryPolicy(attempts=2, backoff=0, max_backoff=0, max_retry_after=0.01)
-#: Nothing listens on the discard port: a refresh attempt fails at once.
-NOWHERE = "http://127.0.0.1:9/"
 
 
 def _all(kind: type[Any]) -> Callable[[Any], bool]:
@@ -143,30 +144,6 @@ ROOT_FIELDS = (
 )
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-@contextlib.asynccontextmanager
-async def client_of(session: aiohttp.ClientSession, graphql_url: str) -> AsyncIterator[AndersenA2]:
-    """A client holding valid tokens, its GraphQL aimed at ``graphql_url``, Cognito nowhere.
-
-    A new one per example: an UNAUTHENTICATED reply changes a client's token state.
-    """
-    endpoints = Endpoints(
-        graphql_url=graphql_url,
-        websocket_url=graphql_url.replace("http", "ws", 1) + "graphql",
-        user_lookup_url=NOWHERE,
-        cognito_url=NOWHERE,
-    )
-    async with AndersenA2(
-        session, endpoints=endpoints, tokens=far_tokens(), retry=QUICK, timeout=5.0
-    ) as a2:
-        yield a2
-
-
 @dataclasses.dataclass(repr=False)
 class Replier:
     """The scripted GraphQL server, answering every request with one reply at a time."""
@@ -199,7 +176,8 @@ def replier(script: Script) -> Replier:
 async def check_call(session: aiohttp.ClientSession, url: str, name: str) -> Any:
     """Run one method; it must return what it promises or raise an AndersenError."""
     call, fits = CALLS[name]
-    async with client_of(session, url) as a2:
+    # a new client per example: an UNAUTHENTICATED reply changes a client's token state
+    async with far_client(url, session=session, retry=QUICK, timeout=5.0) as a2:
         result = await outcome(call(a2))
     assert isinstance(result, AndersenError) or fits(result), f"{name} returned {result!r}"
     if currently_in_test_context():  # what examples led to: --hypothesis-show-statistics
@@ -483,12 +461,8 @@ async def fake_cognito() -> AsyncIterator[FakeCognito]:
     app = web.Application()
     app.router.add_post("/", fake.handle)
     app.router.add_post("/get-pending-user", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield fake
-    await runner.cleanup()
+    async with serve(app) as fake.url:
+        yield fake
 
 
 async def cognito_session(
@@ -713,17 +687,11 @@ END = "END"  # konnectSerial of the event each example ends with
 
 def event_frame(protocol: str, serial: str | None = None) -> dict[str, Any]:
     """A live event for operation 1 (the first subscription of a connection)."""
-    status: dict[str, Any] = {
-        "id": DEVICE,
-        "evseState": 3,
-        "online": True,
-        "sysUserLock": False,
-        "chargeStatus": {"start": "2023-01-05T00:30:00Z", "chargePower": 7.2, "duration": 60},
-    }
-    if serial is not None:
-        status["konnectSerial"] = serial
+    payload = (
+        status_payload(DEVICE) if serial is None else status_payload(DEVICE, konnectSerial=serial)
+    )
     kind = "next" if protocol == "graphql-transport-ws" else "data"
-    return {"type": kind, "id": "1", "payload": {"data": {"deviceStatusUpdated": status}}}
+    return {"type": kind, "id": "1", "payload": {"data": {"deviceStatusUpdated": payload}}}
 
 
 @dataclasses.dataclass(repr=False)
@@ -778,12 +746,8 @@ async def frame_server() -> AsyncIterator[FrameServer]:
     app = web.Application()
     app.router.add_post("/", server.snapshot)
     app.router.add_get("/graphql", server.websocket)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield server
-    await runner.cleanup()
+    async with serve(app, shutdown_timeout=0.1) as server.url:
+        yield server
 
 
 PROTOCOLS = ("graphql-ws", "graphql-transport-ws")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,12 +39,6 @@ class Tokens:
     def invalidate(self, id_token: str | None = None) -> None:
         self.invalidated.append(id_token)
         self.issued += 1
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 def transport(

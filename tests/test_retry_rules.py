@@ -21,7 +21,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
 import pytest
@@ -32,7 +32,6 @@ from andersen_ev import (
     AndersenConnectionError,
     AndersenError,
     AndersenTimeoutError,
-    Endpoints,
     RateLimitedError,
     Schedule,
     ServerError,
@@ -40,7 +39,8 @@ from andersen_ev import (
 from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import GRAPHQL_WS, StreamSettings
 from andersen_ev.testing import AndersenCloud, Charger
-from tests.fuzz_support import far_tokens
+from tests.fuzz_support import far_client
+from tests.loopback import serve
 from tests.raw_server import Behaviour, RawServer, json_answer, serving
 from tests.stream_helpers import PATIENCE, Follower, until
 
@@ -48,8 +48,6 @@ DEVICE: Final = "0123456789abcdef01234567"
 NIGHT: Final = Schedule(start_hour=0, start_minute=30, end_hour=4, end_minute=30)
 #: Four tries for queries, a few milliseconds apart: a mutation sent again would show at once.
 RETRY: Final = RetryPolicy(attempts=4, backoff=0.002, max_backoff=0.004)
-#: Nothing listens on the discard port: Cognito is never needed with far tokens.
-NOWHERE: Final = "http://127.0.0.1:9/"
 
 Call = Callable[[AndersenA2], Awaitable[object]]
 MUTATIONS: Final[dict[str, Call]] = {
@@ -58,14 +56,6 @@ MUTATIONS: Final[dict[str, Call]] = {
     "create_schedule": lambda a2: a2.create_schedule(DEVICE, 1, NIGHT),
     "create_charge_rate": lambda a2: a2.create_charge_rate(DEVICE, 0.25),
 }
-
-
-@asynccontextmanager
-async def client_of(graphql_url: str, **options: Any) -> AsyncIterator[AndersenA2]:
-    """A client holding valid tokens (no login needed) whose GraphQL goes to ``graphql_url``."""
-    endpoints = Endpoints(graphql_url=graphql_url, cognito_url=NOWHERE, user_lookup_url=NOWHERE)
-    async with AndersenA2(endpoints=endpoints, tokens=far_tokens(), **options) as client:
-        yield client
 
 
 def operations(server: RawServer) -> list[str]:
@@ -82,7 +72,7 @@ async def test_a_mutation_that_may_have_been_sent_is_not_sent_again(
 ) -> None:
     raw_server.behaviour = behaviour
     raw_server.answer = json_answer(b'{"data": {"runAEVCommand": null}}')
-    async with client_of(raw_server.url, retry=RETRY, timeout=0.3) as client:
+    async with far_client(raw_server.url, retry=RETRY, timeout=0.3) as client:
         with pytest.raises((AndersenConnectionError, AndersenTimeoutError)) as caught:
             await MUTATIONS[mutation](client)
         await asyncio.sleep(0.05)  # ten times the longest backoff: a second try would be here
@@ -97,7 +87,7 @@ async def test_a_mutation_that_may_have_been_sent_is_not_sent_again(
 async def test_a_query_in_the_same_plight_is_retried(raw_server: RawServer) -> None:
     """The other side of the rule: a query may be sent again, up to ``attempts`` in all."""
     raw_server.behaviour = "drop"
-    async with client_of(raw_server.url, retry=RETRY) as client:
+    async with far_client(raw_server.url, retry=RETRY) as client:
         with pytest.raises(AndersenConnectionError, match="try again"):
             await client.get_support_message()
     assert operations(raw_server) == ["getSupportMessage"] * RETRY.attempts
@@ -146,7 +136,7 @@ async def test_refused_connections_are_tried_at_most_attempts_times(
 ) -> None:
     async with (
         traced_session() as (session, events),
-        client_of(url_of(closed_port), retry=RETRY, session=session) as client,
+        far_client(url_of(closed_port), retry=RETRY, session=session) as client,
     ):
         with pytest.raises(AndersenConnectionError, match="check the network") as query:
             await client.get_support_message()
@@ -184,7 +174,7 @@ async def test_refused_then_served_reaches_the_server_once(
             traced_session(listen_after_the_first_failure)
         )
         client = await stack.enter_async_context(
-            client_of(url_of(closed_port), retry=RETRY, session=session)
+            far_client(url_of(closed_port), retry=RETRY, session=session)
         )
         await call(client)
     assert len(server.bodies) == 1
@@ -238,19 +228,10 @@ class Busy:
         headers = {"Retry-After": self.retry_after} if self.retry_after else {}
         return web.Response(status=self.status, text="busy", headers=headers)
 
-
-@asynccontextmanager
-async def app_serving(path: str, handler: Any, *, post: bool = True) -> AsyncIterator[str]:
-    """An aiohttp app with one route on a port of 127.0.0.1; yields its URL."""
-    app = web.Application()
-    (app.router.add_post if post else app.router.add_get)(path, handler)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}{path}"
-    finally:
-        await runner.cleanup()
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/", self.handle)
+        return app
 
 
 @pytest.mark.parametrize("status", [503, 429])
@@ -259,7 +240,7 @@ async def test_query_retries_back_off(status: int) -> None:
     waits between growing to the cap."""
     busy = Busy(status)
     policy = RetryPolicy(attempts=TRIES, backoff=BACKOFF, max_backoff=CAP)
-    async with app_serving("/", busy.handle) as url, client_of(url, retry=policy) as client:
+    async with serve(busy.app()) as url, far_client(url, retry=policy) as client:
         with pytest.raises((ServerError, RateLimitedError)):
             await client.get_support_message()
     assert len(busy.times) == TRIES  # and not one more
@@ -269,7 +250,7 @@ async def test_query_retries_back_off(status: int) -> None:
 async def test_retry_after_is_waited_out() -> None:
     busy = Busy(429, retry_after="0.2", failures=2)
     policy = RetryPolicy(attempts=3, backoff=0.001, max_backoff=0.001)
-    async with app_serving("/", busy.handle) as url, client_of(url, retry=policy) as client:
+    async with serve(busy.app()) as url, far_client(url, retry=policy) as client:
         assert await client.get_support_message() == "hello"
     waits = gaps(busy.times)
     assert len(waits) == 2
@@ -302,9 +283,11 @@ async def test_stream_reconnects_back_off(
 ) -> None:
     """Snapshots come from the emulator; the websocket endpoint is one that always fails."""
     endpoint = FailingWebsocket(refuse)
-    async with app_serving("/graphql", endpoint.handle, post=False) as url:
+    app = web.Application()
+    app.router.add_get("/graphql", endpoint.handle)
+    async with serve(app) as url:
         endpoints = dataclasses.replace(
-            andersen_cloud.endpoints, websocket_url=url.replace("http", "ws", 1)
+            andersen_cloud.endpoints, websocket_url=url.replace("http", "ws", 1) + "graphql"
         )
         settings = StreamSettings(backoff=BACKOFF, max_backoff=CAP)
         async with AndersenA2(

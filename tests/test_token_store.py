@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,16 +43,6 @@ def names(directory: Path) -> list[str]:
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    """A umask that would leave new files world-readable: the store must not rely on it."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 @pytest.mark.usefixtures("permissive_umask")
@@ -211,6 +200,11 @@ print(kills, flush=True)
 """
 
 
+def python(code: str, *args: str) -> list[str]:
+    """The command that runs ``code`` with this interpreter, ``args`` in ``sys.argv[1:]``."""
+    return [sys.executable, "-c", code, *args]
+
+
 def content(tokens: Tokens) -> bytes:
     """What the file holds once ``tokens`` are saved."""
     return tokens.model_dump_json(indent=2).encode()
@@ -248,15 +242,7 @@ def test_a_save_failing_mid_write_leaves_the_old_file_whole(
     assert len(content(new)) > limit
     path = tmp_path / "tokens.json"
     result = children.run(
-        [
-            sys.executable,
-            "-c",
-            FAILING_SAVE,
-            str(path),
-            old.model_dump_json(),
-            new.model_dump_json(),
-            str(limit),
-        ]
+        python(FAILING_SAVE, str(path), old.model_dump_json(), new.model_dump_json(), str(limit))
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "refused\n"
@@ -273,17 +259,9 @@ def test_writers_killed_at_random_moments_never_leave_half_a_file(
     versions = [make_tokens("a"), long_tokens("b", 3000), make_tokens("c")]
     complete = {content(tokens) for tokens in versions}
     path = tmp_path / "tokens.json"
+    texts = (tokens.model_dump_json() for tokens in versions)
     writers = children.popen(
-        [
-            sys.executable,
-            "-c",
-            KILLED_WRITERS,
-            str(path),
-            "1.0",
-            *(tokens.model_dump_json() for tokens in versions),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+        python(KILLED_WRITERS, str(path), "1.0", *texts), stdout=subprocess.PIPE, text=True
     )
     reads = 0
     while writers.poll() is None:
