@@ -33,6 +33,9 @@ from andersen_ev.models import Device, DeviceInfo, EvseCode
 from andersen_ev.testing import AndersenCloud, Charger
 from tests.fuzz_support import FUZZ, json_values, keys, outcome
 
+#: Hypothesis runs a few hundred examples per test: up to 15 s each with coverage on.
+pytestmark = pytest.mark.timeout(60)
+
 # -- models ---------------------------------------------------------------------------------------
 
 
@@ -81,14 +84,12 @@ def check_model(model: type[DeviceStatus] | type[Device], value: object) -> None
         assert len(status.schedules) >= 0
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(value=status_objects | json_values)
 def test_device_status_accepts_any_json_or_raises_validation_error(value: object) -> None:
     check_model(DeviceStatus, value)
 
 
-@pytest.mark.timeout(60)
 @FUZZ
 @given(value=device_objects)
 def test_device_accepts_any_json_or_raises_validation_error(value: object) -> None:
