@@ -20,7 +20,11 @@ TYPECHECK_DEPS = ["mypy>=1.11", "botocore-stubs", "nox"]
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Run the test suite with branch coverage (fails under 95 %)."""
+    """Run the test suite with branch coverage (fails under 95 %).
+
+    Every test is bounded in time (pytest-timeout, configured in pyproject.toml); the ten
+    slowest are listed, to keep the suite's wall time in sight.
+    """
     session.install("-e", ".[test]")
     session.run(
         "pytest",
@@ -28,6 +32,7 @@ def tests(session: nox.Session) -> None:
         "error",
         "--cov",
         "--cov-report=term-missing",
+        "--durations=10",
         *session.posargs,
     )
 

@@ -21,9 +21,7 @@ from typing import Any
 
 from andersen_ev.cli.app import run
 from andersen_ev.const import Endpoints
-
-#: Generous: CI machines are slow, and nothing here waits for a timeout to pass.
-TIMEOUT = 60.0
+from tests.processes import TIMEOUT, Children
 
 
 @dataclass
@@ -75,22 +73,6 @@ def process_env(config_home: Path, **extra: str) -> dict[str, str]:
 def cli_command(*argv: str) -> list[str]:
     """``python -m andersen_ev.cli ARGV`` with this interpreter."""
     return [sys.executable, "-m", "andersen_ev.cli", *argv]
-
-
-def run_process(
-    argv: Sequence[str], env: Mapping[str, str], *, stdin: str = "", cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a command to completion and capture its output."""
-    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        list(argv),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=dict(env),
-        cwd=cwd,
-        timeout=TIMEOUT,
-        check=False,
-    )
 
 
 class Reader:
@@ -146,23 +128,24 @@ class EmulatorProcess:
 
 @contextmanager
 def emulator_process(
+    children: Children,
     *options: str,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     command: Sequence[str] = (sys.executable, "-m", "andersen_ev.testing"),
+    stop: signal.Signals = signal.SIGINT,
 ) -> Iterator[EmulatorProcess]:
-    """Run the standalone emulator (``command OPTIONS``) until the block ends (then SIGINT)."""
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+    """Run the standalone emulator (``command OPTIONS``) until the block ends, then send it
+    ``stop`` and check that it exits cleanly (status 0)."""
+    process = children.popen(
         [*command, *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(env if env is not None else process_env(Path.cwd())),
+        env=dict(env),
     )
-    try:
-        assert process.stdout is not None
-        text = process.stdout.readline()
-        yield EmulatorProcess(process, json.loads(text), text.strip())
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, errors = process.communicate(timeout=TIMEOUT)
-        assert process.returncode == 0, errors
+    assert process.stdout is not None
+    text = process.stdout.readline()
+    yield EmulatorProcess(process, json.loads(text), text.strip())
+    process.send_signal(stop)
+    _, errors = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, errors

@@ -1,12 +1,14 @@
-"""Fixtures for the client's tests: a logged-in AndersenA2 with fast retries, against the
-emulator or with its GraphQL requests sent to the scripted server."""
+"""Fixtures for the client's tests, and the one way they build a logged-in client: a2 (fast
+retries, against the emulator), scripted_a2 (its GraphQL requests sent to the scripted
+server) and a plain aiohttp session."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Final
+from typing import Any, Final
 
+import aiohttp
 import pytest
 
 from andersen_ev import AndersenA2
@@ -18,6 +20,21 @@ from tests.scripted_server import Script
 FAST: Final = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.02)
 
 
+async def logged_in(
+    cloud: AndersenCloud, credentials: tuple[str, str], **options: Any
+) -> AndersenA2:
+    """A client of the emulator (``endpoints=`` in ``options`` overrides its endpoints),
+    logged in with ``credentials``; the caller closes it (``async with``)."""
+    options.setdefault("endpoints", cloud.endpoints)
+    client = AndersenA2(**options)
+    try:
+        await client.authenticate(*credentials)
+    except BaseException:
+        await client.close()
+        raise
+    return client
+
+
 @pytest.fixture
 async def a2(
     andersen_cloud: AndersenCloud,
@@ -25,10 +42,10 @@ async def a2(
     andersen_credentials: tuple[str, str],
 ) -> AsyncIterator[AndersenA2]:
     """A client logged in to the emulator's test account."""
-    async with AndersenA2(
-        endpoints=andersen_cloud.endpoints, retry=FAST, confirm_interval=0.01
-    ) as client:
-        await client.authenticate(*andersen_credentials)
+    client = await logged_in(
+        andersen_cloud, andersen_credentials, retry=FAST, confirm_interval=0.01
+    )
+    async with client:
         yield client
 
 
@@ -42,3 +59,10 @@ async def scripted_a2(
         endpoints=endpoints, tokens=a2.tokens, retry=FAST, confirm_interval=0.01
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, closed after the test."""
+    async with aiohttp.ClientSession() as http:
+        yield http

@@ -4,15 +4,16 @@ JSON-shaped data, tokens that need no login, and the check every fuzzed call mus
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from andersen_ev import AndersenError, Tokens
+from andersen_ev import AndersenA2, AndersenError, Endpoints, Tokens
 
 #: Deterministic (derandomized, no example database) and small enough to keep the suite fast.
 #: The function-scoped fixtures these tests use (loopback servers, a shared client session)
@@ -154,6 +155,24 @@ def far_tokens(username: str = "user") -> Tokens:
         issued_at=datetime(2000, 1, 1, tzinfo=UTC),
         username=username,
     )
+
+
+#: Nothing listens on the discard port: a request there fails at once.
+NOWHERE: Final = "http://127.0.0.1:9/"
+
+
+@asynccontextmanager
+async def far_client(graphql_url: str, **options: Any) -> AsyncIterator[AndersenA2]:
+    """A client holding :func:`far_tokens` (no login), its GraphQL aimed at ``graphql_url``
+    (and websocket at its ``/graphql``), Cognito nowhere; ``options`` go to AndersenA2."""
+    endpoints = Endpoints(
+        graphql_url=graphql_url,
+        websocket_url=graphql_url.replace("http", "ws", 1) + "graphql",
+        user_lookup_url=NOWHERE,
+        cognito_url=NOWHERE,
+    )
+    async with AndersenA2(endpoints=endpoints, tokens=far_tokens(), **options) as a2:
+        yield a2
 
 
 async def outcome(call: Awaitable[Any]) -> Any | AndersenError:

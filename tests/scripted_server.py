@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.loopback import serve
+
 Reply = Callable[[], web.StreamResponse]
 
 
@@ -40,10 +42,5 @@ async def script() -> AsyncIterator[Script]:
     script = Script()
     app = web.Application()
     app.router.add_post("/", script.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    script.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield script
-    await runner.cleanup()
+    async with serve(app) as script.url:
+        yield script

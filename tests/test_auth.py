@@ -29,14 +29,18 @@ from andersen_ev import (
     ReauthRequiredError,
     Tokens,
     UnsupportedChallengeError,
+    srp,
 )
 from andersen_ev.testing import AndersenCloud, EmulatedUser
+from tests.loopback import serve
 
 WRONG_PASSWORD = "not the password at all"
 
 
 @pytest.fixture
 async def a2(andersen_cloud: AndersenCloud) -> AsyncIterator[AndersenA2]:
+    """Here a client of the emulator not logged in yet, with the default settings: logging
+    in is what these tests are about (tests.client_fixtures has the logged-in one)."""
     async with AndersenA2(endpoints=andersen_cloud.endpoints) as client:
         yield client
 
@@ -156,17 +160,12 @@ async def test_lookup_outage_is_an_authentication_error(
 
     app = web.Application()
     app.router.add_post("/get-pending-user", broken)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/get-pending-user"
+    async with serve(app) as base:
+        url = base + "get-pending-user"
         endpoints = Endpoints(user_lookup_url=url, cognito_url=andersen_cloud.endpoints.cognito_url)
         async with AndersenA2(endpoints=endpoints) as client:
             with pytest.raises(AuthenticationError, match="HTTP 502 without a username"):
                 await client.authenticate("driver@example.com", "pw")
-    finally:
-        await runner.cleanup()
 
 
 # -- refresh -------------------------------------------------------------------------------------
@@ -339,17 +338,25 @@ async def test_cancelled_caller_does_not_cancel_the_shared_refresh(
     assert andersen_cloud.stats.refreshes == 1
 
 
+async def refresh_in_flight(
+    a2: AndersenA2, cloud: AndersenCloud, credentials: tuple[str, str]
+) -> asyncio.Task[Tokens]:
+    """Log in, then start a refresh that is still waiting for the emulator's answer."""
+    await a2.authenticate(*credentials)
+    cloud.faults.latency = 1.0
+    refresh = asyncio.create_task(a2.auth.refresh())
+    await asyncio.sleep(0.05)  # the refresh is waiting for the emulator
+    cloud.faults.latency = 0.0
+    return refresh
+
+
 async def test_login_during_a_refresh_wins(
     a2: AndersenA2,
     andersen_cloud: AndersenCloud,
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
 ) -> None:
-    await a2.authenticate(*andersen_credentials)
-    andersen_cloud.faults.latency = 1.0
-    refresh = asyncio.create_task(a2.auth.refresh())
-    await asyncio.sleep(0.05)  # the refresh is waiting for the emulator
-    andersen_cloud.faults.latency = 0.0
+    refresh = await refresh_in_flight(a2, andersen_cloud, andersen_credentials)
     login = await a2.authenticate(*andersen_credentials)
     assert await refresh is login
     assert a2.tokens is login
@@ -361,11 +368,7 @@ async def test_login_during_a_refused_refresh_is_not_undone(
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
 ) -> None:
-    await a2.authenticate(*andersen_credentials)
-    andersen_cloud.faults.latency = 1.0
-    refresh = asyncio.create_task(a2.auth.refresh())
-    await asyncio.sleep(0.05)  # the refresh is waiting for the emulator
-    andersen_cloud.faults.latency = 0.0
+    refresh = await refresh_in_flight(a2, andersen_cloud, andersen_credentials)
     andersen_cloud.revoke_refresh_tokens(andersen_user)  # the old session ends
     login = await a2.authenticate(*andersen_credentials)  # and a new one starts
     with pytest.raises(ReauthRequiredError):
@@ -749,16 +752,10 @@ async def scripted(
     app = web.Application()
     app.router.add_post("/", fake.handle)
     app.router.add_post("/get-pending-user", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    async with serve(app) as base:
         endpoints = Endpoints(cognito_url=base, user_lookup_url=base + "get-pending-user")
         async with AndersenA2(endpoints=endpoints) as client:
             yield client, fake
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(
@@ -776,6 +773,60 @@ async def test_garbled_password_verifier_is_malformed(parameters: dict[str, str]
         with pytest.raises(CognitoError, match="lacks or garbles") as caught:
             await client.authenticate("me@example.com", "pw")
     assert caught.value.code == "MalformedResponse"
+
+
+def verifier_with(srp_b: str) -> dict[str, Any]:
+    """A PASSWORD_VERIFIER challenge carrying this SRP_B."""
+    parameters = {**VERIFIER["ChallengeParameters"], "SRP_B": srp_b}
+    return {**VERIFIER, "ChallengeParameters": parameters}
+
+
+@pytest.mark.parametrize("multiple", [0, 1, 2, 5])
+async def test_a_server_b_of_zero_modulo_n_is_refused(multiple: int) -> None:
+    """B = 0 (mod N) would make the session key independent of the password: the login
+    stops before any claim is sent, even though the server would accept one."""
+    script = {
+        "InitiateAuth": [(200, verifier_with(f"{multiple * srp.N:x}"))],
+        "RespondToAuthChallenge": [(200, RESULT)],
+    }
+    async with scripted(script) as (client, fake):
+        with pytest.raises(CognitoError, match="lacks or garbles"):
+            await client.authenticate("me@example.com", "pw")
+    assert fake.sent("RespondToAuthChallenge") == []
+
+
+async def test_a_server_b_that_makes_u_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SRP-6a aborts when the scrambler u = H(pad(A) | pad(B)) is zero: then the premaster
+    secret (B - k*g^x)^(a + u*x) no longer mixes the password in through u*x.
+
+    No B the server can find makes SHA-256 zero, so the test stands in for the hash that
+    derives u (``andersen_ev.srp._h_int``): it answers 0 for exactly pad(A) | pad(B), with
+    the A the client sent to this server and the B the server answered, and the real hash
+    for everything else. The server would accept any claim; the login must stop before
+    sending one.
+    """
+    big_b = 0xB0B
+    script = {
+        "InitiateAuth": [(200, verifier_with(f"{big_b:x}"))],
+        "RespondToAuthChallenge": [(200, RESULT)],
+    }
+    real_hash = srp._h_int
+    zeroed: list[int] = []
+    async with scripted(script) as (client, fake):
+
+        def hash_making_u_zero(data: bytes) -> int:
+            for sent in fake.sent("InitiateAuth"):
+                big_a = int(sent["AuthParameters"]["SRP_A"], 16)
+                if data == srp.pad(big_a) + srp.pad(big_b):
+                    zeroed.append(big_a)
+                    return 0
+            return real_hash(data)
+
+        monkeypatch.setattr(srp, "_h_int", hash_making_u_zero)
+        with pytest.raises(CognitoError, match="lacks or garbles"):
+            await client.authenticate("me@example.com", "pw")
+    assert len(zeroed) == 1  # u was derived once, and it was zero
+    assert fake.sent("RespondToAuthChallenge") == []
 
 
 async def test_endless_challenges_stop() -> None:

@@ -23,6 +23,7 @@ from andersen_ev.cli.errors import CliError, ExitCode, explain, one_line
 from andersen_ev.const import Endpoints
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.cli_support import Result, Terminal, endpoints_json, run_cli
+from tests.stream_helpers import until
 
 pytestmark = pytest.mark.usefixtures("andersen_charger")
 
@@ -579,6 +580,9 @@ async def test_logs_as_table_csv_and_json(logged_in: Path, andersen_charger: Cha
 
 # -- watch ---------------------------------------------------------------------------------------
 
+#: What starts each frame of watch on a terminal: back to the line's start, erase it.
+FRAME = "\r\x1b[2K"
+
 
 async def drive_clock_until_done(cloud: AndersenCloud, task: asyncio.Task[Result]) -> Result:
     """Advance the chargers' clock (so they publish) until the command ends."""
@@ -591,13 +595,23 @@ async def drive_clock_until_done(cloud: AndersenCloud, task: asyncio.Task[Result
 async def test_watch_updates_a_terminal_in_place(
     logged_in: Path, andersen_cloud: AndersenCloud, andersen_charger: Charger
 ) -> None:
+    """The clock moves only once watch shows its first frame, the car just plugged in and
+    drawing nothing yet, and follows live events. (Moving it from the start raced the
+    command's start-up: a slow one read a snapshot at full power, and 7.2 > 7.2 failed.)"""
     andersen_charger.plug_in()
     out = Terminal()
     task = asyncio.create_task(cli(logged_in, "watch", "--count", "4", stdout=out))
+    hub = andersen_cloud.state.hub
+    await until(
+        lambda: (
+            task.done()
+            or (FRAME in out.getvalue() and hub.subscriber_count(andersen_charger.id) == 1)
+        )
+    )
     result = await drive_clock_until_done(andersen_cloud, task)
     assert result.code == ExitCode.OK, result.err
     assert result.out.startswith("Watching Driveway (Ctrl-C to stop)\n")
-    frames = result.out.split("\r\x1b[2K")[1:]
+    frames = result.out.split(FRAME)[1:]
     assert len(frames) == 4
     powers = [float(re.findall(r"([\d.]+) kW", frame)[0]) for frame in frames]
     assert powers[-1] > powers[0]

@@ -17,14 +17,11 @@ from pathlib import Path
 import pytest
 
 from andersen_ev.cli.errors import ExitCode
-from tests.cli_support import (
-    TIMEOUT,
-    Reader,
-    cli_command,
-    emulator_process,
-    process_env,
-    run_process,
-)
+from tests.cli_support import Reader, cli_command, emulator_process, process_env
+from tests.processes import TIMEOUT, Children
+
+#: Each test starts several Python processes, each a second or two on a loaded machine.
+pytestmark = pytest.mark.timeout(120)
 
 PASSWORD = "s3cret in another process"
 
@@ -36,25 +33,29 @@ def console_script() -> Path:
     return script
 
 
-def test_the_console_script_and_its_help(tmp_path: Path) -> None:
+def test_the_console_script_and_its_help(tmp_path: Path, children: Children) -> None:
     env = process_env(tmp_path)
     script = str(console_script())
-    top = run_process([script, "--help"], env)
+    top = children.run([script, "--help"], env=env)
     assert top.returncode == ExitCode.OK
     assert top.stdout.startswith("usage: andersen-ev")
     for command in ("login", "logout", "devices", "status", "watch", "lock", "unlock"):
         assert f"    {command} " in top.stdout
     assert "exit status:" in top.stdout
     for command in ("watch", "schedules", "emulator", "demo"):
-        result = run_process([script, command, "--help"], env)
+        result = children.run([script, command, "--help"], env=env)
         assert result.returncode == ExitCode.OK, result.stderr
         assert result.stdout.startswith(f"usage: andersen-ev {command}")
-    assert run_process([script, "--version"], env).stdout.startswith("andersen-ev ")
+    assert children.run([script, "--version"], env=env).stdout.startswith("andersen-ev ")
 
 
-def test_demo_runs_on_a_fresh_configuration_in_well_under_a_minute(tmp_path: Path) -> None:
+def test_demo_runs_on_a_fresh_configuration_in_well_under_a_minute(
+    tmp_path: Path, children: Children
+) -> None:
     began = time.monotonic()
-    result = run_process([str(console_script()), "demo", "--watch", "1"], process_env(tmp_path))
+    result = children.run(
+        [str(console_script()), "demo", "--watch", "1"], env=process_env(tmp_path), timeout=60
+    )
     assert result.returncode == ExitCode.OK, result.stderr
     assert time.monotonic() - began < 30
     assert re.search(r"charging +\d\.\d\d kW +\d\.\d{3} kWh", result.stdout)  # watch
@@ -65,7 +66,9 @@ def test_demo_runs_on_a_fresh_configuration_in_well_under_a_minute(tmp_path: Pat
 
 
 @pytest.mark.parametrize("emulator", ["andersen-ev emulator", "python -m andersen_ev.testing"])
-def test_login_status_lock_watch_against_an_emulator_process(tmp_path: Path, emulator: str) -> None:
+def test_login_status_lock_watch_against_an_emulator_process(
+    tmp_path: Path, children: Children, emulator: str
+) -> None:
     env = process_env(tmp_path)
     command = (
         [str(console_script()), "emulator"]
@@ -73,11 +76,11 @@ def test_login_status_lock_watch_against_an_emulator_process(tmp_path: Path, emu
         else [sys.executable, "-m", "andersen_ev.testing"]
     )
     options = ("--password", PASSWORD, "--charger-name", "Garage", "--speed", "30")
-    with emulator_process(*options, env=env, command=command) as cloud:
+    with emulator_process(children, *options, env=env, command=command) as cloud:
         email = cloud.line["email"]
-        login = run_process(
+        login = children.run(
             cli_command("login", email, "--password-stdin", "--endpoints", cloud.text),
-            env,
+            env=env,
             stdin=PASSWORD + "\n",
         )
         assert login.returncode == ExitCode.OK, login.stderr
@@ -85,42 +88,42 @@ def test_login_status_lock_watch_against_an_emulator_process(tmp_path: Path, emu
         assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
         assert PASSWORD not in tokens.read_text()
 
-        status = run_process(cli_command("status", "Garage"), env)
+        status = children.run(cli_command("status", "Garage"), env=env)
         assert status.returncode == ExitCode.OK, status.stderr
         assert status.stdout.startswith(f"Garage ({cloud.line['device_id']})")
         assert "  locked     no" in status.stdout
 
-        lock = run_process(cli_command("lock"), env)
+        lock = children.run(cli_command("lock"), env=env)
         assert lock.returncode == ExitCode.OK, lock.stderr
         assert lock.stdout == "Garage is locked: connected cars do not charge.\n"
-        locked = json.loads(run_process(cli_command("status", "--json"), env).stdout)
+        locked = json.loads(children.run(cli_command("status", "--json"), env=env).stdout)
         assert locked["status"]["sys_user_lock"] is True
 
-        watch = run_process(cli_command("watch", "--count", "3"), env)
+        watch = children.run(cli_command("watch", "--count", "3"), env=env)
         assert watch.returncode == ExitCode.OK, watch.stderr
         lines = watch.stdout.splitlines()
         assert lines[0] == "Watching Garage (Ctrl-C to stop)"
         assert len(lines) == 4
         assert all("locked" in line for line in lines[1:])
 
-        missing = run_process(cli_command("status", "Shed"), env)
+        missing = children.run(cli_command("status", "Shed"), env=env)
         assert missing.returncode == ExitCode.NOT_FOUND
         assert missing.stderr.startswith("andersen-ev: error: no charger called 'Shed'")
         assert "Traceback" not in missing.stderr
 
 
-def test_watch_ends_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def test_watch_ends_cleanly_on_ctrl_c(tmp_path: Path, children: Children) -> None:
     env = process_env(tmp_path)
-    with emulator_process(env=env) as cloud:
-        login = run_process(
+    with emulator_process(children, env=env) as cloud:
+        login = children.run(
             cli_command(
                 "login", cloud.line["email"], "--password-stdin", "--endpoints", cloud.text
             ),
-            env,
+            env=env,
             stdin=cloud.line["password"],
         )
         assert login.returncode == ExitCode.OK, login.stderr
-        watch = subprocess.Popen(  # noqa: S603 - our own interpreter
+        watch = children.popen(
             cli_command("watch"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )
         assert watch.stdout is not None
@@ -132,22 +135,20 @@ def test_watch_ends_cleanly_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def start_in_terminal(
-    argv: list[str], env: dict[str, str]
+    children: Children, argv: list[str], env: dict[str, str]
 ) -> tuple[subprocess.Popen[bytes], Reader, int]:
     """Start ``argv`` on a new pseudo-terminal, as if typed in a terminal window."""
     controller, terminal = os.openpty()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter
-        argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env, start_new_session=True
-    )
+    process = children.popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
     os.close(terminal)
     return process, Reader(controller), controller
 
 
-def test_login_asks_for_the_password_without_echo(tmp_path: Path) -> None:
+def test_login_asks_for_the_password_without_echo(tmp_path: Path, children: Children) -> None:
     env = process_env(tmp_path)
-    with emulator_process("--password", PASSWORD, env=env) as cloud:
+    with emulator_process(children, "--password", PASSWORD, env=env) as cloud:
         process, reader, controller = start_in_terminal(
-            cli_command("login", "--endpoints", cloud.text), env
+            children, cli_command("login", "--endpoints", cloud.text), env
         )
         try:
             reader.until("Email: ")
@@ -163,9 +164,11 @@ def test_login_asks_for_the_password_without_echo(tmp_path: Path) -> None:
         assert PASSWORD not in (tmp_path / "andersen-ev" / "tokens.json").read_text()
 
 
-def test_ctrl_c_at_the_password_prompt_exits_130(tmp_path: Path) -> None:
+def test_ctrl_c_at_the_password_prompt_exits_130(tmp_path: Path, children: Children) -> None:
     env = process_env(tmp_path)
-    process, reader, controller = start_in_terminal(cli_command("login", "me@example.com"), env)
+    process, reader, controller = start_in_terminal(
+        children, cli_command("login", "me@example.com"), env
+    )
     try:
         reader.until("Konnect+ password: ")
         process.send_signal(signal.SIGINT)

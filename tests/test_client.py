@@ -3,11 +3,14 @@ validation before sending, retries and their limits, and errors a program can ac
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 import aiohttp
 import pytest
+from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
 
 from andersen_ev import (
     AndersenA2,
@@ -246,6 +249,50 @@ async def test_invalid_input_raises_before_sending(
     state_before = andersen_charger.status()
     with pytest.raises(InvalidInputError, match=match):
         await call(a2, andersen_charger.id)
+    assert requests(andersen_cloud) == before
+    assert andersen_charger.status() == state_before
+
+
+#: Each schedule time one past its range, and below it: what a charger cannot take.
+OUT_OF_RANGE: list[tuple[str, int]] = [
+    ("startHour", 24),
+    ("endHour", 24),
+    ("startMinute", 60),
+    ("endMinute", 60),
+    *((name, -1) for name in ("startHour", "startMinute", "endHour", "endMinute")),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
+async def test_schedule_times_out_of_range_are_refused_before_sending(
+    a2: AndersenA2,
+    andersen_cloud: AndersenCloud,
+    andersen_charger: Charger,
+    field: str,
+    value: int,
+) -> None:
+    """Hours 0-23, minutes 0-59: the model refuses the rest, and so does every way of
+    sending a schedule, before anything reaches the service (counted at the emulator),
+    including a Schedule changed with model_copy, which pydantic does not validate."""
+    bad = {**SEED_SCHEDULE, field: value}
+    with pytest.raises(ValidationError, match=field):
+        Schedule.model_validate(bad)
+    valid = Schedule.model_validate(SEED_SCHEDULE)
+    copied = valid.model_copy(update={to_snake(field): value})
+    device = andersen_charger.id
+    before = requests(andersen_cloud)
+    state_before = andersen_charger.status()
+    expected = "0-23" if field.endswith("Hour") else "0-59"
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: a2.create_schedule(device, 0, bad),
+        lambda: a2.create_schedule(device, 2, copied),
+        lambda: a2.set_schedules(device, {0: bad}),
+        lambda: a2.set_schedules(device, {1: SEED_SCHEDULE, "sch2": bad}),
+        lambda: a2.set_schedules(device, {3: valid, 4: copied}),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError, match=expected):
+            await call()
     assert requests(andersen_cloud) == before
     assert andersen_charger.status() == state_before
 

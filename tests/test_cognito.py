@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,6 +36,8 @@ from andersen_ev.auth import cognito as cognito_module
 from andersen_ev.auth.answers import read_auth_step
 from andersen_ev.auth.cognito import CognitoClient, load_service_model
 from andersen_ev.testing import AndersenCloud, EmulatedUser
+from tests.loopback import serve
+from tests.processes import Children
 
 MOTO_EMAIL = "bob@example.com"
 MOTO_PASSWORD = "Moto-Passw0rd!"
@@ -82,19 +82,6 @@ def moto_pool() -> Iterator[MotoPool]:
         yield MotoPool(url=url, pool_id=pool_id, client_id=client_id, username="bob")
     finally:
         server.stop()
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Serve ``app`` on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
 
 
 def lookup_app(usernames: dict[str, str]) -> web.Application:
@@ -423,11 +410,11 @@ async def test_silent_cognito_is_a_timeout(http: aiohttp.ClientSession) -> None:
 # -- botocore: loaded lazily, once, and kept quiet about tokens -----------------------------------
 
 
-def test_import_does_not_load_botocore() -> None:
+def test_import_does_not_load_botocore(children: Children) -> None:
     code = (
         "import sys, andersen_ev; sys.exit('botocore' in sys.modules or 'graphql' in sys.modules)"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0  # noqa: S603
+    assert children.run([sys.executable, "-c", code]).returncode == 0
 
 
 async def test_model_is_loaded_once_for_concurrent_callers() -> None:

@@ -22,8 +22,6 @@ import asyncio
 import inspect
 import os
 import re
-import signal
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -34,7 +32,8 @@ import pytest
 
 from andersen_ev import AndersenA2, Endpoints
 from andersen_ev.testing import AndersenCloud, Charger
-from tests.cli_support import TIMEOUT, process_env
+from tests.cli_support import process_env
+from tests.processes import Children
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -87,7 +86,9 @@ def compiled(source: str, name: str) -> Any:
     return compile(tree, name, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
-def run_page(page: Path, endpoints: Endpoints, device_id: str, tmp_path: Path) -> list[str]:
+def run_page(
+    page: Path, endpoints: Endpoints, device_id: str, tmp_path: Path, children: Children
+) -> list[str]:
     """Run the page's Python blocks in order; returns the names of the tests it ran."""
     ran: list[str] = []
     with asyncio.Runner() as runner:
@@ -111,14 +112,20 @@ def run_page(page: Path, endpoints: Endpoints, device_id: str, tmp_path: Path) -
                     exec(code, namespace)  # noqa: S102 - our own documentation
                 for name in sorted(set(namespace) - before):
                     if name.startswith("test_") and callable(namespace[name]):
-                        run_test(namespace[name], source, runner, tmp_path)
+                        run_test(namespace[name], source, runner, tmp_path, children)
                         ran.append(name)
         finally:
             runner.run(a2.close())
     return ran
 
 
-def run_test(test: Callable[..., Any], source: str, runner: asyncio.Runner, tmp_path: Path) -> None:
+def run_test(
+    test: Callable[..., Any],
+    source: str,
+    runner: asyncio.Runner,
+    tmp_path: Path,
+    children: Children,
+) -> None:
     """A documented test: called when it takes nothing, else run by pytest with fixtures."""
     if not inspect.signature(test).parameters:
         outcome = test()
@@ -129,13 +136,9 @@ def run_test(test: Callable[..., Any], source: str, runner: asyncio.Runner, tmp_
     folder.mkdir()
     (folder / "pytest.ini").write_text(PYTEST_INI)
     (folder / "test_documented.py").write_text(source)
-    result = subprocess.run(
+    result = children.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_documented.py"],
         cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
         env=process_env(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -152,6 +155,7 @@ async def docs_account(andersen_cloud: AndersenCloud) -> Charger:
     return charger
 
 
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize("page", pages_with("python"), ids=lambda page: page.name)
 async def test_python_examples_run_against_the_emulator(
     page: Path,
@@ -159,12 +163,13 @@ async def test_python_examples_run_against_the_emulator(
     docs_account: Charger,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    children: Children,
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # TokenStore("~/...") writes here
     monkeypatch.chdir(tmp_path)
     served = andersen_cloud.stats.http_requests
     ran = await asyncio.to_thread(
-        run_page, page, andersen_cloud.endpoints, docs_account.id, tmp_path
+        run_page, page, andersen_cloud.endpoints, docs_account.id, tmp_path, children
     )
     if page.name == "testing.md":  # its examples start emulators of their own
         assert ran == [
@@ -175,8 +180,9 @@ async def test_python_examples_run_against_the_emulator(
         assert andersen_cloud.stats.http_requests > served  # they talked to the emulator
 
 
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("page", pages_with("bash"), ids=lambda page: page.name)
-def test_bash_examples_run(page: Path, tmp_path: Path) -> None:
+def test_bash_examples_run(page: Path, tmp_path: Path, children: Children) -> None:
     scripts = [
         block for block in blocks(page, "bash") if not any(skip in block for skip in NOT_RUN)
     ]
@@ -185,19 +191,7 @@ def test_bash_examples_run(page: Path, tmp_path: Path) -> None:
     for number, script in enumerate(scripts, 1):
         path = tmp_path / f"example{number}.sh"
         path.write_text(script)
-        process = subprocess.Popen(  # noqa: S603 - our own documentation
-            ["bash", "-eu", str(path)],  # noqa: S607 - the system's bash
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+        result = children.run(["bash", "-eu", str(path)], cwd=tmp_path, env=env, timeout=100)
+        assert result.returncode == 0, (
+            f"{page.name} bash block {number}:\n{result.stdout}\n{result.stderr}"
         )
-        try:
-            out, err = process.communicate(timeout=TIMEOUT)
-        finally:
-            if process.poll() is None:  # pragma: no cover - only when the script hangs
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        assert process.returncode == 0, f"{page.name} bash block {number}:\n{out}\n{err}"

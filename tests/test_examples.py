@@ -12,30 +12,33 @@ from pathlib import Path
 import pytest
 
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
-from tests.cli_support import TIMEOUT, process_env
+from tests.cli_support import process_env
+from tests.processes import Children
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 async def run_example(
-    name: str, cloud: AndersenCloud, credentials: tuple[str, str], tmp_path: Path, *args: str
+    children: Children,
+    name: str,
+    cloud: AndersenCloud,
+    credentials: tuple[str, str],
+    tmp_path: Path,
+    *args: str,
 ) -> str:
-    """Run examples/NAME with the emulator's line in ANDERSEN_EV_ENDPOINTS; its stdout."""
+    """Run examples/NAME with the emulator's line in ANDERSEN_EV_ENDPOINTS; its stdout.
+
+    The process runs from a worker thread, so that the emulator keeps serving on this loop.
+    """
     email, password = credentials
     line = {"endpoints": dataclasses.asdict(cloud.endpoints), "email": email, "password": password}
     env = process_env(tmp_path, ANDERSEN_EV_ENDPOINTS=json.dumps(line))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(EXAMPLES / name),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
+    result = await asyncio.to_thread(
+        children.run, [sys.executable, str(EXAMPLES / name), *args], env=env
     )
-    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
-    assert process.returncode == 0, err.decode()
-    assert err == b""
-    return out.decode()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout
 
 
 @pytest.fixture
@@ -53,8 +56,11 @@ async def test_konnect_query_runs_the_commands_and_reads_the_charger(
     schedule_holding: Charger,
     andersen_credentials: tuple[str, str],
     tmp_path: Path,
+    children: Children,
 ) -> None:
-    out = await run_example("konnect-query.py", andersen_cloud, andersen_credentials, tmp_path)
+    out = await run_example(
+        children, "konnect-query.py", andersen_cloud, andersen_credentials, tmp_path
+    )
     assert "--- unlocked\n<EvseState.DISABLED: 255>\n" in out  # the schedule holds it
     assert "--- schedules disabled\nFalse\n" in out
     assert "--- locked\nTrue\n" in out
@@ -69,11 +75,18 @@ async def test_konnect_status_follows_a_charging_session(
     andersen_charger: Charger,
     andersen_credentials: tuple[str, str],
     tmp_path: Path,
+    children: Children,
 ) -> None:
     andersen_charger.plug_in(energy_wanted_kwh=None)
     andersen_cloud.run_in_real_time(interval=0.05, speed=20)
     out = await run_example(
-        "konnect-status.py", andersen_cloud, andersen_credentials, tmp_path, "--count", "3"
+        children,
+        "konnect-status.py",
+        andersen_cloud,
+        andersen_credentials,
+        tmp_path,
+        "--count",
+        "3",
     )
     states = [line for line in out.splitlines() if line.startswith("EVSE state:")]
     assert len(states) == 3
@@ -88,9 +101,12 @@ async def test_is_connected_looks_behind_the_lock_and_puts_it_back(
     schedule_holding: Charger,
     andersen_credentials: tuple[str, str],
     tmp_path: Path,
+    children: Children,
 ) -> None:
     schedule_holding.plug_in()
-    out = await run_example("is-connected.py", andersen_cloud, andersen_credentials, tmp_path)
+    out = await run_example(
+        children, "is-connected.py", andersen_cloud, andersen_credentials, tmp_path
+    )
     assert out.splitlines()[0] == schedule_holding.id
     assert "unlocking for a moment" in out
     assert "evseState: <EvseState.CONNECTED: 2>" in out
@@ -106,7 +122,10 @@ async def test_is_connected_without_a_car(
     andersen_charger: Charger,
     andersen_credentials: tuple[str, str],
     tmp_path: Path,
+    children: Children,
 ) -> None:
-    out = await run_example("is-connected.py", andersen_cloud, andersen_credentials, tmp_path)
+    out = await run_example(
+        children, "is-connected.py", andersen_cloud, andersen_credentials, tmp_path
+    )
     assert "unlocking" not in out
     assert out.endswith("evseState: <EvseState.READY: 1>\nConnected: False\n")

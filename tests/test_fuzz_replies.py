@@ -10,7 +10,6 @@ scripted Cognito, and a scripted websocket server (random and truncated frames).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,7 +46,9 @@ from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.fuzz_support import (
     FUZZ,
     FUZZ_FEW,
+    NOWHERE,
     encode,
+    far_client,
     far_tokens,
     graphql_errors,
     json_values,
@@ -56,14 +57,15 @@ from tests.fuzz_support import (
     removed,
     replaced,
 )
+from tests.loopback import serve
+from tests.raw_server import RawServer, http_answer
 from tests.scripted_server import Script
+from tests.testing.ws_helpers import status as status_payload
 
 DEVICE = "0123456789abcdef01234567"
 SCHEDULE = {"startHour": 1, "startMinute": 0, "endHour": 5, "endMinute": 30}
 #: No waiting between tries, and a Retry-After of more than 10 ms is not waited for.
 QUICK = RetryPolicy(attempts=2, backoff=0, max_backoff=0, max_retry_after=0.01)
-#: Nothing listens on the discard port: a refresh attempt fails at once.
-NOWHERE = "http://127.0.0.1:9/"
 
 
 def _all(kind: type[Any]) -> Callable[[Any], bool]:
@@ -142,30 +144,6 @@ ROOT_FIELDS = (
 )
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-@contextlib.asynccontextmanager
-async def client_of(session: aiohttp.ClientSession, graphql_url: str) -> AsyncIterator[AndersenA2]:
-    """A client holding valid tokens, its GraphQL aimed at ``graphql_url``, Cognito nowhere.
-
-    A new one per example: an UNAUTHENTICATED reply changes a client's token state.
-    """
-    endpoints = Endpoints(
-        graphql_url=graphql_url,
-        websocket_url=graphql_url.replace("http", "ws", 1) + "graphql",
-        user_lookup_url=NOWHERE,
-        cognito_url=NOWHERE,
-    )
-    async with AndersenA2(
-        session, endpoints=endpoints, tokens=far_tokens(), retry=QUICK, timeout=5.0
-    ) as a2:
-        yield a2
-
-
 @dataclasses.dataclass(repr=False)
 class Replier:
     """The scripted GraphQL server, answering every request with one reply at a time."""
@@ -198,7 +176,8 @@ def replier(script: Script) -> Replier:
 async def check_call(session: aiohttp.ClientSession, url: str, name: str) -> Any:
     """Run one method; it must return what it promises or raise an AndersenError."""
     call, fits = CALLS[name]
-    async with client_of(session, url) as a2:
+    # a new client per example: an UNAUTHENTICATED reply changes a client's token state
+    async with far_client(url, session=session, retry=QUICK, timeout=5.0) as a2:
         result = await outcome(call(a2))
     assert isinstance(result, AndersenError) or fits(result), f"{name} returned {result!r}"
     if currently_in_test_context():  # what examples led to: --hypothesis-show-statistics
@@ -230,6 +209,7 @@ retry_after = st.dictionaries(
 bodies = envelopes(json_values).map(encode) | st.binary(max_size=48)
 
 
+@pytest.mark.timeout(90)
 @FUZZ
 @given(name=st.sampled_from(sorted(CALLS)), status=statuses, body=bodies, headers=retry_after)
 async def test_random_replies_give_models_or_andersen_errors(
@@ -341,6 +321,7 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in path)
 
 
+@pytest.mark.timeout(60)
 @FUZZ
 @given(data=st.data(), new=json_values | st.just(...))
 async def test_wrong_types_at_random_paths_of_a_real_status_reply(
@@ -372,48 +353,6 @@ async def test_wrong_types_at_random_paths_of_a_real_status_reply(
 
 
 # -- HTTP itself broken: a raw TCP server ---------------------------------------------------------
-
-
-@dataclasses.dataclass
-class RawServer:
-    """Answers every HTTP request with fixed raw bytes, then closes the connection."""
-
-    answer: bytes = b""
-    url: str = ""
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            await reader.readexactly(length)
-            writer.write(self.answer)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the client gave up first
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-
-@pytest.fixture
-async def raw_server() -> AsyncIterator[RawServer]:
-    raw = RawServer()
-    server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
-    raw.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-    async with server:
-        yield raw
-
-
-def http_answer(status: bytes, headers: list[bytes], body: bytes) -> bytes:
-    return b"HTTP/1.1 " + status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
 
 
 raw_answers = st.one_of(
@@ -522,12 +461,8 @@ async def fake_cognito() -> AsyncIterator[FakeCognito]:
     app = web.Application()
     app.router.add_post("/", fake.handle)
     app.router.add_post("/get-pending-user", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield fake
-    await runner.cleanup()
+    async with serve(app) as fake.url:
+        yield fake
 
 
 async def cognito_session(
@@ -636,6 +571,7 @@ def answer_queues(
     )
 
 
+@pytest.mark.timeout(90)
 @FUZZ_FEW
 @given(answers=answer_queues(model_shaped, lookups))
 async def test_cognito_answers_of_the_right_shape_give_tokens_or_andersen_errors(
@@ -661,6 +597,7 @@ wild = st.one_of(
 )
 
 
+@pytest.mark.timeout(60)
 @settings(FUZZ_FEW, report_multiple_bugs=False)
 @given(answers=answer_queues(wild, st.tuples(statuses, bodies)))
 async def test_any_cognito_answer_gives_tokens_or_andersen_errors(
@@ -750,17 +687,11 @@ END = "END"  # konnectSerial of the event each example ends with
 
 def event_frame(protocol: str, serial: str | None = None) -> dict[str, Any]:
     """A live event for operation 1 (the first subscription of a connection)."""
-    status: dict[str, Any] = {
-        "id": DEVICE,
-        "evseState": 3,
-        "online": True,
-        "sysUserLock": False,
-        "chargeStatus": {"start": "2023-01-05T00:30:00Z", "chargePower": 7.2, "duration": 60},
-    }
-    if serial is not None:
-        status["konnectSerial"] = serial
+    payload = (
+        status_payload(DEVICE) if serial is None else status_payload(DEVICE, konnectSerial=serial)
+    )
     kind = "next" if protocol == "graphql-transport-ws" else "data"
-    return {"type": kind, "id": "1", "payload": {"data": {"deviceStatusUpdated": status}}}
+    return {"type": kind, "id": "1", "payload": {"data": {"deviceStatusUpdated": payload}}}
 
 
 @dataclasses.dataclass(repr=False)
@@ -815,12 +746,8 @@ async def frame_server() -> AsyncIterator[FrameServer]:
     app = web.Application()
     app.router.add_post("/", server.snapshot)
     app.router.add_get("/graphql", server.websocket)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield server
-    await runner.cleanup()
+    async with serve(app, shutdown_timeout=0.1) as server.url:
+        yield server
 
 
 PROTOCOLS = ("graphql-ws", "graphql-transport-ws")

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import pytest
@@ -30,8 +30,11 @@ from andersen_ev import (
     Schedule,
 )
 from andersen_ev.models import Device, DeviceInfo, EvseCode
-from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
+from andersen_ev.testing import AndersenCloud, Charger
 from tests.fuzz_support import FUZZ, json_values, keys, outcome
+
+#: Hypothesis runs a few hundred examples per test: up to 15 s each with coverage on.
+pytestmark = pytest.mark.timeout(60)
 
 # -- models ---------------------------------------------------------------------------------------
 
@@ -140,17 +143,6 @@ def test_evse_state_from_anything_is_a_state_or_a_validation_error(value: object
 
 
 # -- inputs: validated, or refused before anything is sent ----------------------------------------
-
-
-@pytest.fixture
-async def a2(
-    andersen_cloud: AndersenCloud,
-    andersen_user: EmulatedUser,
-    andersen_credentials: tuple[str, str],
-) -> AsyncIterator[AndersenA2]:
-    async with AndersenA2(endpoints=andersen_cloud.endpoints) as client:
-        await client.authenticate(*andersen_credentials)
-        yield client
 
 
 def is_whole(value: object, low: int, high: int) -> bool:

@@ -18,7 +18,6 @@ import asyncio
 import datetime as dt
 import ipaddress
 import logging
-import os
 import ssl
 import stat
 import traceback
@@ -56,6 +55,7 @@ from andersen_ev import (
 from andersen_ev.stream import StreamState
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.fuzz_support import far_tokens
+from tests.loopback import serve
 
 WRONG_PASSWORD = "an entirely wrong password"
 LOGGERS = ("", "andersen_ev", "botocore", "aiohttp", "asyncio", "gql", "websockets")
@@ -225,12 +225,8 @@ async def echoing_cognito() -> AsyncIterator[EchoingCognito]:
     echo = EchoingCognito()
     app = web.Application()
     app.router.add_post("/", echo.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    echo.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    yield echo
-    await runner.cleanup()
+    async with serve(app) as echo.url:
+        yield echo
 
 
 async def test_cognito_errors_that_echo_the_request_are_scrubbed(
@@ -263,16 +259,6 @@ async def test_cognito_errors_that_echo_the_request_are_scrubbed(
 
 
 # -- the token file -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    """A umask that would leave new files readable by everyone: the store must not rely on it."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def mode(path: Path) -> int:
@@ -435,13 +421,10 @@ async def tls_service(certificate: Certificate) -> AsyncIterator[TlsService]:
     app.router.add_post("/get-pending-user", service.lookup)
     app.router.add_post("/cognito", service.cognito)
     app.router.add_get("/graphql", service.websocket)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=certificate.server_context())
-    await site.start()
-    service.base = f"https://127.0.0.1:{runner.addresses[0][1]}/"
-    yield service
-    await runner.cleanup()
+    async with serve(
+        app, ssl_context=certificate.server_context(), shutdown_timeout=0.1
+    ) as service.base:
+        yield service
 
 
 async def first_stream_outcome(a2: AndersenA2) -> StreamState:

@@ -7,19 +7,21 @@ passed, and its report says what happened.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.processes import Children
+
 SOAK = Path(__file__).parent.parent / "benchmarks" / "soak.py"
 
 
 @pytest.mark.slow
-def test_short_soak_passes_every_check(tmp_path: Path) -> None:
+@pytest.mark.timeout(150)
+def test_short_soak_passes_every_check(tmp_path: Path, children: Children) -> None:
     output = tmp_path / "reliability.md"
-    run = subprocess.run(  # noqa: S603 - our own script, with the interpreter running the tests
+    run = children.run(
         [
             sys.executable,
             "-W",
@@ -32,10 +34,7 @@ def test_short_soak_passes_every_check(tmp_path: Path) -> None:
             "--output",
             str(output),
         ],
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = output.read_text()

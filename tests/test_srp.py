@@ -55,6 +55,7 @@ def test_group_constants_match_pycognito() -> None:
     assert bytes(aws_srp.INFO_BITS) == srp.INFO
 
 
+@pytest.mark.timeout(90)
 @settings(max_examples=25, deadline=None)
 @given(big_b=server_b, salt=salts, user=texts, password=texts, block=blocks)
 def test_user_exchange_matches_pycognito(
@@ -88,6 +89,7 @@ def test_user_exchange_matches_pycognito(
     )
 
 
+@pytest.mark.timeout(60)
 @settings(max_examples=15, deadline=None)
 @given(big_b=server_b, salt=salts, block=blocks, device_password=texts)
 def test_device_exchange_matches_pycognito(

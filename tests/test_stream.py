@@ -27,6 +27,7 @@ from andersen_ev.stream import (
     StreamState,
 )
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
+from tests.client_fixtures import logged_in
 from tests.stream_helpers import (
     FAST_RETRY,
     FAST_STREAM,
@@ -61,9 +62,7 @@ def protocol(request: pytest.FixtureRequest, andersen_cloud: AndersenCloud) -> s
 async def connect(
     cloud: AndersenCloud, credentials: tuple[str, str], settings: StreamSettings = FAST_STREAM
 ) -> AndersenA2:
-    client = AndersenA2(endpoints=cloud.endpoints, retry=FAST_RETRY, stream_settings=settings)
-    await client.authenticate(*credentials)
-    return client
+    return await logged_in(cloud, credentials, retry=FAST_RETRY, stream_settings=settings)
 
 
 @pytest.fixture
@@ -72,6 +71,8 @@ async def a2(
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
 ) -> AsyncIterator[AndersenA2]:
+    """The shared logged-in client, with the stream tests' settings, and checks that
+    closing it leaves nothing behind at either end."""
     client = await connect(andersen_cloud, andersen_credentials)
     async with client:
         yield client

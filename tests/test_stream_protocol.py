@@ -26,6 +26,8 @@ from andersen_ev.stream import (
     StreamState,
 )
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
+from tests.client_fixtures import logged_in
+from tests.loopback import serve
 from tests.stream_helpers import FAST_RETRY, FAST_STREAM, Follower, quiet, stream_tasks, until
 
 UNAUTHENTICATED = {"message": "Context creation failed", "extensions": {"code": "UNAUTHENTICATED"}}
@@ -114,13 +116,9 @@ async def server(protocol: str) -> AsyncIterator[ScriptedServer]:
     scripted = ScriptedServer(protocol)
     app = web.Application()
     app.router.add_get("/graphql", scripted.handle)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    scripted.url = f"ws://127.0.0.1:{runner.addresses[0][1]}/graphql"
-    yield scripted
-    await runner.cleanup()
+    async with serve(app) as base:
+        scripted.url = base.replace("http", "ws", 1) + "graphql"
+        yield scripted
 
 
 @pytest.fixture
@@ -131,10 +129,14 @@ async def a2(
     server: ScriptedServer,
 ) -> AsyncIterator[AndersenA2]:
     endpoints = dataclasses.replace(andersen_cloud.endpoints, websocket_url=server.url)
-    async with AndersenA2(
-        endpoints=endpoints, retry=FAST_RETRY, stream_settings=FAST_STREAM
-    ) as client:
-        await client.authenticate(*andersen_credentials)
+    client = await logged_in(
+        andersen_cloud,
+        andersen_credentials,
+        endpoints=endpoints,
+        retry=FAST_RETRY,
+        stream_settings=FAST_STREAM,
+    )
+    async with client:
         yield client
     assert not stream_tasks()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import Iterator
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from andersen_ev import (
     TokenStoreError,
 )
 from andersen_ev.testing import AndersenCloud, EmulatedUser
+from tests.processes import Children
 
 
 def make_tokens(tag: str) -> Tokens:
@@ -41,16 +43,6 @@ def names(directory: Path) -> list[str]:
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def permissive_umask() -> Iterator[None]:
-    """A umask that would leave new files world-readable: the store must not rely on it."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 @pytest.mark.usefixtures("permissive_umask")
@@ -141,6 +133,147 @@ async def test_concurrent_saves_apply_in_call_order(tmp_path: Path) -> None:
         assert await store.load() == make_tokens("9")
     await asyncio.gather(store.save(make_tokens("x")), store.delete())
     assert await store.load() is None
+
+
+# -- crashes and failures while saving: never half a file, never readable by others -------------
+
+#: Saves ``argv[2]`` then ``argv[3]`` to ``argv[1]`` with a file size limit of ``argv[4]``
+#: bytes for the second save: the kernel refuses the write that would pass it (EFBIG), a
+#: failure in the middle of writing the file.
+FAILING_SAVE = """
+import asyncio, os, resource, sys
+from andersen_ev import Tokens, TokenStore, TokenStoreError
+
+os.umask(0)
+path, old, new, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+async def main():
+    store = TokenStore(path)
+    await store.save(Tokens.model_validate_json(old))
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        await store.save(Tokens.model_validate_json(new))
+    except TokenStoreError:
+        print("refused")
+    else:
+        print("saved")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+
+asyncio.run(main())
+"""
+
+#: For ``argv[2]`` seconds, forks writers that save ``argv[3:]`` to ``argv[1]`` in turn,
+#: without end, and SIGKILLs each at a random moment (0-20 ms, a few saves) after its first
+#: save; prints how many it killed.
+KILLED_WRITERS = """
+import asyncio, os, random, signal, sys, time
+from andersen_ev import Tokens, TokenStore
+
+os.umask(0)
+path, seconds = sys.argv[1], float(sys.argv[2])
+versions = [Tokens.model_validate_json(text) for text in sys.argv[3:]]
+
+async def save_forever(ready):
+    store = TokenStore(path)
+    await store.save(versions[0])
+    os.write(ready, b"!")
+    while True:
+        for tokens in versions:
+            await store.save(tokens)
+
+deadline, kills = time.monotonic() + seconds, 0
+while time.monotonic() < deadline:
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        asyncio.run(save_forever(writable))
+    os.close(writable)
+    os.read(readable, 1)
+    os.close(readable)
+    time.sleep(random.uniform(0, 0.02))
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    kills += 1
+print(kills, flush=True)
+"""
+
+
+def python(code: str, *args: str) -> list[str]:
+    """The command that runs ``code`` with this interpreter, ``args`` in ``sys.argv[1:]``."""
+    return [sys.executable, "-c", code, *args]
+
+
+def content(tokens: Tokens) -> bytes:
+    """What the file holds once ``tokens`` are saved."""
+    return tokens.model_dump_json(indent=2).encode()
+
+
+def long_tokens(tag: str, size: int) -> Tokens:
+    """Tokens whose file is larger than ``size`` bytes."""
+    return make_tokens(tag).model_copy(update={"id_token": SecretStr("i" * size)})
+
+
+def private_snapshot(directory: Path, name: str) -> bytes | None:
+    """The file's content (None if absent), after checking that every file of the
+    directory, temporaries included, is private (0600): they all hold secrets."""
+    for path in directory.iterdir():
+        try:
+            mode = mode_of(path)
+        except FileNotFoundError:
+            continue  # a temporary renamed or removed since the listing
+        assert mode == 0o600, (path.name, oct(mode))
+    try:
+        fd = os.open(directory / name, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        # the mode of what was read, not of whatever the name points to a moment later
+        assert stat.S_IMODE(os.fstat(file.fileno()).st_mode) == 0o600
+        return file.read()
+
+
+def test_a_save_failing_mid_write_leaves_the_old_file_whole(
+    tmp_path: Path, children: Children
+) -> None:
+    old, new = make_tokens("old"), long_tokens("new", 4000)
+    limit = len(content(old)) + 1000  # the old file fits, the new one is cut off
+    assert len(content(new)) > limit
+    path = tmp_path / "tokens.json"
+    result = children.run(
+        python(FAILING_SAVE, str(path), old.model_dump_json(), new.model_dump_json(), str(limit))
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "refused\n"
+    assert private_snapshot(tmp_path, path.name) == content(old)
+    assert names(tmp_path) == ["tokens.json"]  # the cut-off temporary was removed
+
+
+def test_writers_killed_at_random_moments_never_leave_half_a_file(
+    tmp_path: Path, children: Children
+) -> None:
+    """Writers are SIGKILLed at random moments of saving, again and again for a second,
+    while this process reads the file: it is always absent, or one complete version of
+    the tokens, and always private."""
+    versions = [make_tokens("a"), long_tokens("b", 3000), make_tokens("c")]
+    complete = {content(tokens) for tokens in versions}
+    path = tmp_path / "tokens.json"
+    texts = (tokens.model_dump_json() for tokens in versions)
+    writers = children.popen(
+        python(KILLED_WRITERS, str(path), "1.0", *texts), stdout=subprocess.PIPE, text=True
+    )
+    reads = 0
+    while writers.poll() is None:
+        seen = private_snapshot(tmp_path, path.name)
+        assert seen is None or seen in complete, seen
+        reads += seen is not None
+    assert writers.returncode == 0
+    assert writers.stdout is not None
+    kills = int(writers.stdout.read())
+    assert kills >= 5
+    assert reads >= 10
+    assert private_snapshot(tmp_path, path.name) in complete
 
 
 def test_repr_and_home_expansion() -> None:

@@ -10,8 +10,8 @@ errors:
 * queries are retried on connection errors, timeouts, 5xx and 429 with capped exponential
   backoff and full jitter, honouring ``Retry-After``;
 * mutations are retried only when the request provably never left this machine (the
-  connection could not be opened); otherwise the error reaches the caller, so a mutation
-  is applied at most once.
+  connection could not be opened); otherwise the error reaches the caller, saying that the
+  mutation may have been applied, so a mutation is applied at most once.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from andersen_ev.exceptions import (
     AndersenConnectionError,
     AndersenError,
+    AndersenTimeoutError,
     ApiError,
     RateLimitedError,
     ResponseError,
@@ -211,8 +212,10 @@ class GraphQLHttp:
             except (RateLimitedError, ServerError, AndersenConnectionError, TimeoutError) as exc:
                 retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
                 if not self._may_retry(exc, policy, attempt, mutation=mutation):
+                    if mutation and (sent := _maybe_applied(operation, exc)) is not None:
+                        raise sent from exc
                     raise
-                delay = policy.delay(attempt, retry_after)
+                delay = self._retry.delay(attempt, retry_after)
                 _LOG.debug(
                     "%s: %s; retry %d in %.2f s", operation, type(exc).__name__, attempt, delay
                 )
@@ -286,6 +289,27 @@ class GraphQLHttp:
         return GraphQLResult(
             operation, reply.body, reply.status, _data_of(operation, reply.status, document)
         )
+
+
+def _maybe_applied(operation: str, exc: Exception) -> AndersenError | None:
+    """The error for a mutation lost after its request may have reached the service.
+
+    Its message must not invite a blind retry. None when ``exc`` already says the right thing.
+    """
+    advice = (
+        "so it may or may not have been applied: read the state back (get_device_status())"
+        " before sending it again"
+    )
+    if isinstance(exc, AndersenConnectionError) and not exc.before_request:
+        cause = exc.__cause__
+        detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        return AndersenConnectionError(
+            f"GraphQL {operation}: the connection failed after the request was sent{detail},"
+            f" {advice}"
+        )
+    if isinstance(exc, AndersenTimeoutError):
+        return AndersenTimeoutError(f"GraphQL {operation} got no answer in time, {advice}")
+    return None
 
 
 @cache

@@ -57,16 +57,22 @@ def check_percentage(value: object, name: str = "max_grid_charge_percent") -> in
 
 
 def check_schedule(schedule: Schedule | Mapping[str, Any], slot: int | None = None) -> Schedule:
-    """A complete schedule, from a :class:`Schedule` or the seed's camelCase dict."""
-    if isinstance(schedule, Schedule):
-        return schedule
+    """A complete schedule, from a :class:`Schedule` or the seed's camelCase dict.
+
+    A :class:`Schedule` is checked again: ``model_copy(update=...)`` and ``model_construct``
+    make instances pydantic never validated.
+    """
     where = f" for slot {slot}" if slot is not None else ""
-    if not isinstance(schedule, Mapping):
+    if isinstance(schedule, Schedule):
+        fields: dict[str, Any] = schedule.model_dump()
+    elif isinstance(schedule, Mapping):
+        fields = dict(schedule)
+    else:
         raise InvalidInputError(
             f"schedule{where} must be a Schedule or a dict, got {type(schedule).__name__}"
         )
     try:
-        return Schedule.model_validate(dict(schedule))
+        return Schedule.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"

@@ -26,6 +26,7 @@ from tests.testing.srp_client import (
     new_a,
     timestamp,
 )
+from tests.testing.ws_helpers import claims_of
 
 INCORRECT = ("NotAuthorizedException", "Incorrect username or password.")
 BAD_SESSION = ("NotAuthorizedException", "Invalid session for the user.")
@@ -51,14 +52,6 @@ class Clock:
 
     def stamp(self) -> str:
         return timestamp(datetime.fromtimestamp(self.now, UTC))
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    claims: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    )
-    return claims
 
 
 @pytest.fixture

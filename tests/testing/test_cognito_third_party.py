@@ -45,24 +45,22 @@ async def in_thread(client: BaseClient, work: Callable[[BaseClient], _T]) -> _T:
     return await asyncio.to_thread(run)
 
 
-def botocore_client(cloud: AndersenCloud) -> BaseClient:
-    client: BaseClient = botocore.session.get_session().create_client(
+def unsigned_client(make: Callable[..., BaseClient], cloud: AndersenCloud) -> BaseClient:
+    """An unsigned cognito-idp client from ``make`` (botocore's or boto3's), at the emulator."""
+    return make(
         "cognito-idp",
         region_name="eu-west-1",
         endpoint_url=cloud.endpoints.cognito_url,
         config=UNSIGNED_CONFIG,
     )
-    return client
+
+
+def botocore_client(cloud: AndersenCloud) -> BaseClient:
+    return unsigned_client(botocore.session.get_session().create_client, cloud)
 
 
 def boto3_client(cloud: AndersenCloud) -> BaseClient:
-    client: BaseClient = boto3.session.Session().client(
-        "cognito-idp",
-        region_name="eu-west-1",
-        endpoint_url=cloud.endpoints.cognito_url,
-        config=UNSIGNED_CONFIG,
-    )
-    return client
+    return unsigned_client(boto3.session.Session().client, cloud)
 
 
 def srp_login_with_botocore(

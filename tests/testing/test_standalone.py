@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import signal
-import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from andersen_ev.testing.standalone import build_parser, serve
+from tests.cli_support import emulator_process, process_env
+from tests.processes import Children
 
 
 async def test_serve_prints_endpoints_and_credentials_then_stops() -> None:
@@ -40,24 +41,13 @@ async def test_serve_prints_endpoints_and_credentials_then_stops() -> None:
     await task
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-async def test_module_runs_as_a_process_until_signalled(signum: int) -> None:
-    env = {**os.environ, "PYTHONWARNINGS": "error"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "andersen_ev.testing",
-        "--token-lifetime",
-        "60",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    assert proc.stdout is not None
-    first = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-    line = json.loads(first)
-    assert line["endpoints"]["cognito_url"].startswith("http://127.0.0.1:")
-    assert line["device_id"]
-    proc.send_signal(signum)
-    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
-    assert proc.returncode == 0, stderr.decode()
+def test_module_runs_as_a_process_until_signalled(
+    signum: signal.Signals, tmp_path: Path, children: Children
+) -> None:
+    env = process_env(tmp_path)
+    with emulator_process(children, "--token-lifetime", "60", env=env, stop=signum) as cloud:
+        assert cloud.line["endpoints"]["cognito_url"].startswith("http://127.0.0.1:")
+        assert cloud.line["device_id"]
+    assert cloud.process.returncode == 0

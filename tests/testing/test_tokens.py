@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from andersen_ev.testing.tokens import TokenError, TokenService
+from tests.testing.ws_helpers import claims_of
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_t5HV3bFjl"
 
@@ -19,14 +20,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    )
-    return decoded
 
 
 @pytest.fixture

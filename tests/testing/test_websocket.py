@@ -54,6 +54,15 @@ class Peer:
     async def send(self, message: Any) -> None:
         await self.ws.send_json(message)
 
+    async def send_any(self, frame: object) -> None:
+        """Bytes as a binary frame, text as it is, anything else as JSON."""
+        if isinstance(frame, bytes):
+            await self.ws.send_bytes(frame)
+        elif isinstance(frame, str):
+            await self.ws.send_str(frame)
+        else:
+            await self.send(frame)
+
     async def receive(self) -> dict[str, Any]:
         """The next JSON message, skipping graphql-ws keep-alives."""
         while True:
@@ -729,12 +738,7 @@ async def test_graphql_transport_ws_closes_4400_on_bad_messages(
 ) -> None:
     async with connect(andersen_cloud, GRAPHQL_TRANSPORT_WS) as peer:
         await peer.init_ok(token)
-        if isinstance(frame, bytes):
-            await peer.ws.send_bytes(frame)
-        elif isinstance(frame, str):
-            await peer.ws.send_str(frame)
-        else:
-            await peer.send(frame)
+        await peer.send_any(frame)
         assert await peer.closed() == (4400, reason)
     await eventually(lambda: andersen_cloud.stats.websockets_open == 0)
 
@@ -781,12 +785,7 @@ async def test_graphql_ws_answers_bad_messages_and_stays_open(
 ) -> None:
     async with connect(andersen_cloud, GRAPHQL_WS) as peer:
         await peer.init_ok(token)
-        if isinstance(frame, bytes):
-            await peer.ws.send_bytes(frame)
-        elif isinstance(frame, str):
-            await peer.ws.send_str(frame)
-        else:
-            await peer.send(frame)
+        await peer.send_any(frame)
         assert await peer.sync() == ([] if reply is None else [reply])
 
 

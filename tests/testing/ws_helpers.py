@@ -1,8 +1,11 @@
-"""Helpers shared by the websocket tests: tokens, status payloads and waiting on the server."""
+"""Helpers shared by the emulator's tests: tokens and their claims, status payloads, and
+waiting on the server."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +18,15 @@ def bearer(cloud: AndersenCloud, user: EmulatedUser) -> str:
         sub=user.sub, username=user.username, email=user.email, device_key=None
     )
     return f"Bearer {id_token}"
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """The claims of a JWT (its payload, decoded; the signature is not checked)."""
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 def status(device_id: str, **fields: Any) -> dict[str, Any]:
