@@ -6,7 +6,8 @@ errors:
 
 * ``UNAUTHENTICATED`` (Apollo rejects the token while creating the context, before it
   executes anything): the token is refreshed and the request sent once more, for queries
-  and mutations alike;
+  and mutations alike; refused again, it is
+  :class:`~andersen_ev.exceptions.ReauthRequiredError`, as on the websocket;
 * queries are retried on connection errors, timeouts, 5xx and 429 with capped exponential
   backoff and full jitter, honouring ``Retry-After``;
 * mutations are retried only when the request provably never left this machine (the
@@ -32,12 +33,14 @@ from andersen_ev.exceptions import (
     AndersenError,
     ApiError,
     RateLimitedError,
+    ReauthRequiredError,
     ResponseError,
     ServerError,
     transport_errors,
 )
 from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
 from andersen_ev.retry import NO_RETRY, RetryPolicy
+from andersen_ev.validation import check_seconds
 
 __all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource"]
 
@@ -187,8 +190,12 @@ class GraphQLHttp:
             AndersenConnectionError: the service could not be reached.
             AndersenTimeoutError: no answer within ``timeout``.
             ResponseError: the reply is not a GraphQL answer.
+            ReauthRequiredError: the service refused even freshly refreshed tokens.
             AuthenticationError: the tokens could not be refreshed.
+            InvalidInputError: ``timeout`` is not a positive number of seconds.
         """
+        if timeout is not None:
+            check_seconds(timeout)
         body = _request_prefix(operation) + json.dumps(dict(variables or {})).encode() + b"}"
         policy = NO_RETRY if mutation else self._retry
         retried_auth = False
@@ -199,11 +206,10 @@ class GraphQLHttp:
                 return await self._once(operation, body, id_token, timeout)
             except _TokenRejectedError:
                 if retried_auth:
-                    raise ApiError(
+                    # the same class as on the stream: the session itself is over
+                    raise ReauthRequiredError(
                         f"{operation} was refused as unauthenticated even with freshly"
-                        " refreshed tokens; log in again with authenticate()",
-                        errors=[],
-                        operation=operation,
+                        " refreshed tokens; log in again with authenticate()"
                     ) from None
                 retried_auth = True
                 self._tokens.invalidate(id_token)
