@@ -26,7 +26,7 @@ import aiohttp
 
 from andersen_ev import control, diagnostics
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
-from andersen_ev.commands import DEFAULT_CONFIRM_INTERVAL, Commands, Confirm
+from andersen_ev.commands import DEFAULT_CONFIRM_INTERVAL, Commands, Confirm, confirm_timeout
 from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
 from andersen_ev.control import ChargeNow
 from andersen_ev.exceptions import AndersenError, InvalidInputError
@@ -233,6 +233,7 @@ class AndersenA2(Commands):
                 which could not be restored exactly (nothing was changed).
             CommandNotConfirmedError: the change never showed in the status.
         """
+        confirm_timeout(confirm)  # checked before the status is read
         handle = await control.charge_now(self, check_id(device_id), confirm=confirm)
         self._saved_states[device_id] = handle
         return handle
@@ -262,6 +263,7 @@ class AndersenA2(Commands):
             async with a2.temporarily_unlocked(device_id):
                 await a2.wait_for(device_id, lambda s: s.is_charging, timeout=60)
         """
+        confirm_timeout(confirm)
         return control.temporarily_unlocked(self, check_id(device_id), confirm=confirm)
 
     async def is_car_connected(

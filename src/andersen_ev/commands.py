@@ -10,24 +10,20 @@ change the charger take ``confirm=``: False (the default) returns at once; True 
 to 30 s for the status to show the change, and a number waits that many seconds;
 :class:`~andersen_ev.exceptions.CommandNotConfirmedError` says it never showed. Waiting
 (:meth:`Commands.wait_for`) follows the device's update stream and polls the status while
-the stream is down.
+the stream is down (:mod:`andersen_ev.waiting`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
 from andersen_ev import operations as ops
 from andersen_ev.exceptions import (
-    AndersenError,
     AndersenTimeoutError,
     CommandNotConfirmedError,
     InvalidInputError,
-    ReauthRequiredError,
     ResponseError,
 )
 from andersen_ev.models import (
@@ -41,7 +37,7 @@ from andersen_ev.models import (
 )
 from andersen_ev.operations import call
 from andersen_ev.queries import Queries
-from andersen_ev.stream import StreamManager, StreamState
+from andersen_ev.stream import StreamManager
 from andersen_ev.validation import (
     SlotSchedules,
     check_amount,
@@ -56,10 +52,9 @@ from andersen_ev.validation import (
     check_slots,
     check_text,
 )
+from andersen_ev.waiting import StatusPredicate, wait_for_status
 
 __all__ = ["DEFAULT_CONFIRM_INTERVAL", "DEFAULT_CONFIRM_TIMEOUT", "Commands", "Confirm"]
-
-_LOG = logging.getLogger(__name__)
 
 #: Seconds ``confirm=True`` waits for a command's effect to show in the status.
 DEFAULT_CONFIRM_TIMEOUT: Final = 30.0
@@ -71,9 +66,6 @@ _WEEKDAY_ARGS: Final = ("dayMon", "dayTue", "dayWed", "dayThu", "dayFri", "daySa
 
 Confirm = bool | float
 """``confirm=``: False (default), True (wait up to 30 s) or a timeout in seconds."""
-
-StatusPredicate = Callable[[DeviceStatus], bool]
-"""A test of a status: True when the awaited state is reached."""
 
 
 def confirm_timeout(confirm: object) -> float | None:
@@ -417,24 +409,15 @@ class Commands(Queries):
             AndersenTimeoutError: not within ``timeout``.
             ReauthRequiredError: the session cannot continue.
         """
-        device_id = check_id(device_id)
         limit = DEFAULT_CONFIRM_TIMEOUT if timeout is None else check_seconds(timeout)
-        if not callable(predicate):
-            raise InvalidInputError("predicate must be a function of a DeviceStatus")
-        try:
-            async with asyncio.timeout(limit):
-                return await _first_match(
-                    self.streams,
-                    self.get_device_status,
-                    device_id,
-                    predicate,
-                    self.confirm_interval,
-                )
-        except TimeoutError:
-            raise AndersenTimeoutError(
-                f"device {device_id} did not reach the awaited state within {limit:g} s;"
-                " it may be offline: check get_device_status()"
-            ) from None
+        return await wait_for_status(
+            self.streams,
+            self.get_device_status,
+            check_id(device_id),
+            predicate,
+            timeout=limit,
+            interval=self.confirm_interval,
+        )
 
     async def _confirm(
         self, device_id: str, command: str, limit: float | None, applied: StatusPredicate
@@ -488,59 +471,3 @@ def _rate_variables(
         "stopDateTime": check_date(stop_date_time, "stop_date_time"),
         **dict(zip(_WEEKDAY_ARGS, check_days(days), strict=True)),
     }
-
-
-async def _first_match(
-    streams: StreamManager,
-    poll: Callable[[str], Awaitable[DeviceStatus]],
-    device_id: str,
-    predicate: StatusPredicate,
-    interval: float,
-) -> DeviceStatus:
-    """The first status satisfying ``predicate``, from the stream or, while it is down, polls."""
-    stream = asyncio.ensure_future(_from_stream(streams, device_id, predicate))
-    poller = asyncio.ensure_future(_by_polling(streams, poll, device_id, predicate, interval))
-    try:
-        done, _ = await asyncio.wait({stream, poller}, return_when=asyncio.FIRST_COMPLETED)
-        if stream in done and stream.result() is None:
-            return await poller  # the stream ended with an error: the poller carries on
-        winner = stream if stream in done else poller
-        result = winner.result()
-        assert result is not None  # noqa: S101 - None is handled above
-        return result
-    finally:
-        for task in (stream, poller):
-            task.cancel()
-        await asyncio.gather(stream, poller, return_exceptions=True)
-
-
-async def _from_stream(
-    streams: StreamManager, device_id: str, predicate: StatusPredicate
-) -> DeviceStatus | None:
-    """The first streamed status satisfying ``predicate``; None if the stream failed."""
-    try:
-        async with streams.subscribe(device_id) as updates:
-            async for status in updates:
-                if predicate(status):
-                    return status
-    except ReauthRequiredError:
-        raise
-    except AndersenError as exc:  # the poller carries on alone
-        _LOG.debug("wait_for: stream ended (%s); polling", type(exc).__name__)
-    return None
-
-
-async def _by_polling(
-    streams: StreamManager,
-    poll: Callable[[str], Awaitable[DeviceStatus]],
-    device_id: str,
-    predicate: StatusPredicate,
-    interval: float,
-) -> DeviceStatus:
-    """Poll the status every ``interval`` seconds while the stream is not connected."""
-    while True:
-        if streams.state is not StreamState.CONNECTED:
-            status = await poll(device_id)
-            if predicate(status):
-                return status
-        await asyncio.sleep(interval)
