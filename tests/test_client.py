@@ -237,6 +237,33 @@ async def test_unconfirmed_command_raises(
         (lambda a2, d: a2.get_calculated_power_logs_binned(d, group_by="YEAR"), "group_by"),
         (lambda a2, d: a2.device_by_name(""), "name"),
         (lambda a2, d: a2.search_address(""), "address_fragment"),
+        (lambda a2, d: a2.user_lock(d, confirm="soon"), "confirm must be True or a positive"),
+        (lambda a2, d: a2.user_unlock(d, confirm=float("nan")), "confirm"),
+        (lambda a2, d: a2.set_solar(d, True, confirm=0), "confirm"),
+        (lambda a2, d: a2.set_all_schedules_disabled(d, confirm=-2), "confirm"),
+        (lambda a2, d: a2.enable_schedule(d, 0, confirm=None), "confirm"),
+        (lambda a2, d: a2.get_device(d, timeout=0), "timeout must be a positive number"),
+        (lambda a2, d: a2.user_lock(d, timeout=-1.0), "timeout"),
+        (lambda a2, d: a2.get_device_status(d, timeout="5"), "timeout"),
+        (lambda a2, d: a2.wait_for(d, lambda s: True, timeout=float("inf")), "timeout"),
+        (lambda a2, d: a2.wait_for(d, "charging"), "predicate"),
+        (lambda a2, d: a2.is_car_connected(d, probe=True, probe_timeout=0), "probe_timeout"),
+        (lambda a2, d: a2.set_schedule_names(d, "Night"), "mapping of slot number"),
+        (lambda a2, d: a2.set_schedule_names(d, 3), "mapping of slot number"),
+        (lambda a2, d: a2.create_charge_rate(d, 0.1, days=5), "seven booleans"),
+        (lambda a2, d: a2.create_charge_rate(d, 0.1, days="1111100"), "seven booleans"),
+        (lambda a2, d: a2.create_charge_rate(d, True), "price"),
+        (lambda a2, d: a2.create_charge_rate(d, float("inf")), "price"),
+        (lambda a2, d: a2.set_charge_rate("r", 0.1, start_date_time=20250101), "start_date"),
+        (lambda a2, d: a2.set_charge_rate("r", 0.1, time_start_local=1), "time_start_local"),
+        (lambda a2, d: a2.get_calculated_power_logs_binned(d, 1.5), "date_from"),
+        (lambda a2, d: a2.get_calculated_power_logs_binned(d, binned_minutes=1.5), "binned"),
+        (lambda a2, d: a2.get_device_calculated_charge_logs(d, min_energy="1"), "min_energy"),
+        (lambda a2, d: a2.search_address("10 Downing", 44), "country_code"),
+        (lambda a2, d: a2.run_aev_command(d, "rcmReset", 1), "param_string"),
+        (lambda a2, d: a2.upsert_account(["Ada"], None), "first_name"),
+        (lambda a2, d: a2.find_device(""), "name_or_id"),
+        (lambda a2, d: a2.find_device(" Driveway"), "whitespace"),
     ],
 )
 async def test_invalid_input_raises_before_sending(
@@ -483,49 +510,6 @@ async def test_boolean_and_json_answers_are_typed(
     assert isinstance(binned, list)
     assert all(isinstance(entry, dict) for entry in binned)
     assert await a2.unclaim_device(device_id) is True
-
-
-@pytest.mark.parametrize(
-    ("call", "match"),
-    [
-        (lambda a2, d: a2.user_lock(d, confirm="soon"), "confirm must be True or a positive"),
-        (lambda a2, d: a2.user_unlock(d, confirm=float("nan")), "confirm"),
-        (lambda a2, d: a2.set_solar(d, True, confirm=0), "confirm"),
-        (lambda a2, d: a2.set_all_schedules_disabled(d, confirm=-2), "confirm"),
-        (lambda a2, d: a2.enable_schedule(d, 0, confirm=None), "confirm"),
-        (lambda a2, d: a2.get_device(d, timeout=0), "timeout must be a positive number"),
-        (lambda a2, d: a2.user_lock(d, timeout=-1.0), "timeout"),
-        (lambda a2, d: a2.get_device_status(d, timeout="5"), "timeout"),
-        (lambda a2, d: a2.wait_for(d, lambda s: True, timeout=float("inf")), "timeout"),
-        (lambda a2, d: a2.wait_for(d, "charging"), "predicate"),
-        (lambda a2, d: a2.is_car_connected(d, probe=True, probe_timeout=0), "probe_timeout"),
-        (lambda a2, d: a2.set_schedule_names(d, "Night"), "mapping of slot number"),
-        (lambda a2, d: a2.set_schedule_names(d, 3), "mapping of slot number"),
-        (lambda a2, d: a2.create_charge_rate(d, 0.1, days=5), "seven booleans"),
-        (lambda a2, d: a2.create_charge_rate(d, 0.1, days="1111100"), "seven booleans"),
-        (lambda a2, d: a2.create_charge_rate(d, True), "price"),
-        (lambda a2, d: a2.create_charge_rate(d, float("inf")), "price"),
-        (lambda a2, d: a2.set_charge_rate("r", 0.1, start_date_time=20250101), "start_date"),
-        (lambda a2, d: a2.set_charge_rate("r", 0.1, time_start_local=1), "time_start_local"),
-        (lambda a2, d: a2.get_calculated_power_logs_binned(d, 1.5), "date_from"),
-        (lambda a2, d: a2.get_calculated_power_logs_binned(d, binned_minutes=1.5), "binned"),
-        (lambda a2, d: a2.get_device_calculated_charge_logs(d, min_energy="1"), "min_energy"),
-        (lambda a2, d: a2.search_address("10 Downing", 44), "country_code"),
-        (lambda a2, d: a2.run_aev_command(d, "rcmReset", 1), "param_string"),
-        (lambda a2, d: a2.upsert_account(["Ada"], None), "first_name"),
-        (lambda a2, d: a2.find_device(""), "name_or_id"),
-        (lambda a2, d: a2.find_device(" Driveway"), "whitespace"),
-    ],
-)
-async def test_more_invalid_input_is_refused_before_sending(
-    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger, call: Any, match: str
-) -> None:
-    before = requests(andersen_cloud)
-    state_before = andersen_charger.status()
-    with pytest.raises(InvalidInputError, match=match):
-        await call(a2, andersen_charger.id)
-    assert requests(andersen_cloud) == before
-    assert andersen_charger.status() == state_before
 
 
 @pytest.mark.parametrize(

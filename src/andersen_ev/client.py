@@ -102,13 +102,8 @@ class AndersenA2(Commands):
         stream_settings: StreamSettings | None = None,
         verify_tls: bool | ssl.SSLContext = True,
     ) -> None:
-        if session is not None and verify_tls is not True:
-            raise InvalidInputError(
-                "verify_tls applies to the aiohttp session AndersenA2 creates: configure the"
-                " connector of the session you pass instead (aiohttp.TCPConnector(ssl=...))"
-            )
         check_seconds(timeout)
-        self._verify_tls = verify_tls
+        self._verify_tls = _check_tls(session, verify_tls)
         self.endpoints = endpoints
         self.confirm_interval = check_seconds(confirm_interval, "confirm_interval")
         self._saved_states: dict[str, ChargeNow] = {}
@@ -311,3 +306,15 @@ class AndersenA2(Commands):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _check_tls(
+    session: aiohttp.ClientSession | None, verify_tls: bool | ssl.SSLContext
+) -> bool | ssl.SSLContext:
+    """``verify_tls``, which only applies to a session AndersenA2 creates."""
+    if session is not None and verify_tls is not True:
+        raise InvalidInputError(
+            "verify_tls applies to the aiohttp session AndersenA2 creates: configure the"
+            " connector of the session you pass instead (aiohttp.TCPConnector(ssl=...))"
+        )
+    return verify_tls

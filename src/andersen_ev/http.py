@@ -205,48 +205,48 @@ class GraphQLHttp:
             try:
                 return await self._once(operation, body, id_token, timeout)
             except _TokenRejectedError:
-                if retried_auth:
-                    # the same class as on the stream: the session itself is over
-                    raise ReauthRequiredError(
-                        f"{operation} was refused as unauthenticated even with freshly"
-                        " refreshed tokens; log in again with authenticate()"
-                    ) from None
+                if retried_auth:  # refused even after a fresh refresh: the session is over
+                    raise _session_over(operation) from None
                 retried_auth = True
                 self._tokens.invalidate(id_token)
                 _LOG.debug("%s: token rejected, refreshing and sending once more", operation)
             except (RateLimitedError, ServerError, AndersenConnectionError, TimeoutError) as exc:
-                retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
-                if not self._may_retry(exc, policy, attempt, mutation=mutation):
+                delay = self._retry_delay(operation, exc, policy, attempt, mutation=mutation)
+                if delay is None:
                     raise
-                delay = policy.delay(attempt, retry_after)
-                _LOG.debug(
-                    "%s: %s; retry %d in %.2f s", operation, type(exc).__name__, attempt, delay
-                )
                 attempt += 1
                 await self._sleep(delay)
 
-    def _may_retry(
+    def _retry_delay(
         self,
+        operation: str,
         exc: AndersenError | TimeoutError,
         policy: RetryPolicy,
         attempt: int,
         *,
         mutation: bool,
-    ) -> bool:
+    ) -> float | None:
+        """Seconds to wait before trying ``attempt + 1``, or None to give up with ``exc``."""
         if mutation:
             # only a connection that was never opened provably carried nothing
-            return (
+            retry = (
                 isinstance(exc, AndersenConnectionError)
                 and exc.before_request
                 and attempt < self._retry.attempts
             )
-        if attempt >= policy.attempts:
-            return False
-        return not (
-            isinstance(exc, RateLimitedError)
-            and exc.retry_after is not None
-            and exc.retry_after > policy.max_retry_after
+        else:
+            retry = attempt < policy.attempts and not (
+                isinstance(exc, RateLimitedError)
+                and exc.retry_after is not None
+                and exc.retry_after > policy.max_retry_after
+            )
+        if not retry:
+            return None
+        delay = policy.delay(
+            attempt, exc.retry_after if isinstance(exc, RateLimitedError) else None
         )
+        _LOG.debug("%s: %s; retry %d in %.2f s", operation, type(exc).__name__, attempt, delay)
+        return delay
 
     async def _once(
         self, operation: str, body: bytes, id_token: str, timeout: float | None
@@ -299,6 +299,14 @@ def _request_prefix(operation: str) -> bytes:
     """The constant start of an operation's request body, up to its variables."""
     fixed = json.dumps({"operationName": operation, "query": operation_document(operation)})
     return fixed[:-1].encode() + b', "variables": '
+
+
+def _session_over(operation: str) -> ReauthRequiredError:
+    """A token refused even after a fresh refresh: the same class as on the websocket."""
+    return ReauthRequiredError(
+        f"{operation} was refused as unauthenticated even with freshly"
+        " refreshed tokens; log in again with authenticate()"
+    )
 
 
 class _TokenRejectedError(Exception):

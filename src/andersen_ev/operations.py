@@ -220,14 +220,16 @@ class Operation(Generic[T]):
 OPERATIONS: Final[dict[str, Operation[Any]]] = {}
 
 
-def _query(name: str, path: str, result: Result[T], *, if_null: str | None = None) -> Operation[T]:
-    operation = Operation(name, tuple(path.split(".")), result, if_null=if_null)
-    OPERATIONS[name] = operation
-    return operation
-
-
-def _mutation(name: str, path: str, result: Result[T]) -> Operation[T]:
-    operation = Operation(name, tuple(path.split(".")), result, mutation=True)
+def _entry(
+    name: str,
+    path: str,
+    result: Result[T],
+    *,
+    mutation: bool = False,
+    if_null: str | None = None,
+) -> Operation[T]:
+    """Add an operation to the table; ``path`` is dotted, from the root field."""
+    operation = Operation(name, tuple(path.split(".")), result, mutation, if_null)
     OPERATIONS[name] = operation
     return operation
 
@@ -259,51 +261,61 @@ _NO_STATUS: Final = "the device has no status"
 _COMMAND: Final = optional(CommandResult)
 
 # -- queries ----------------------------------------------------------------------------------
-GET_SUPPORT_MESSAGE: Final = _query("getSupportMessage", "getSupportMessage", OPTIONAL_TEXT)
-GET_CURRENT_USER_DEVICES: Final = _query(
+GET_SUPPORT_MESSAGE: Final = _entry("getSupportMessage", "getSupportMessage", OPTIONAL_TEXT)
+GET_CURRENT_USER_DEVICES: Final = _entry(
     "getCurrentUserDevices", "getCurrentUserDevices", items(Device)
 )
-GET_DEVICE: Final = _query("getDevice", "getDevice", single(Device))
-GET_DEVICE_STATUS: Final = _query(
+GET_DEVICE: Final = _entry("getDevice", "getDevice", single(Device))
+GET_DEVICE_STATUS: Final = _entry(
     "getDeviceStatus", "getDevice.deviceStatus", single(DeviceStatus), if_null=_NO_STATUS
 )
-GET_DEVICE_STATUS_SIMPLE: Final = _query(
+GET_DEVICE_STATUS_SIMPLE: Final = _entry(
     "getDeviceStatusSimple", "getDevice.deviceStatus", single(DeviceStatus), if_null=_NO_STATUS
 )
-GET_DEVICE_CHARGE_RATES: Final = _query(
+GET_DEVICE_CHARGE_RATES: Final = _entry(
     "getDeviceChargeRates", "getDevice.deviceChargeRates", items(ChargeRate)
 )
-GET_DEVICE_LORA: Final = _query("getDeviceLora", "getDevice.deviceInfo.loraDevices", JSON)
-GET_DEVICE_SOLAR: Final = _query("getDeviceSolar", "getDevice.deviceInfo", or_empty(DeviceInfo))
-GET_CALCULATED_POWER_LOGS_BINNED: Final = _query(
+GET_DEVICE_LORA: Final = _entry("getDeviceLora", "getDevice.deviceInfo.loraDevices", JSON)
+GET_DEVICE_SOLAR: Final = _entry("getDeviceSolar", "getDevice.deviceInfo", or_empty(DeviceInfo))
+GET_CALCULATED_POWER_LOGS_BINNED: Final = _entry(
     "getCalculatedPowerLogsBinned", "getDevice.deviceCalculatedPowerLogsBinned", JSON
 )
-GET_DEVICE_CALCULATED_CHARGE_LOGS: Final = _query(
+GET_DEVICE_CALCULATED_CHARGE_LOGS: Final = _entry(
     "getDeviceCalculatedChargeLogs", "getDevice.deviceCalculatedChargeLogs", items(ChargeLog)
 )
-SEARCH_ADDRESS: Final = _query("searchAddress", "searchAddress", items(Address))
-GET_SOLAR: Final = _query("getSolar", "getSolar", optional(SolarSettings))
+SEARCH_ADDRESS: Final = _entry("searchAddress", "searchAddress", items(Address))
+GET_SOLAR: Final = _entry("getSolar", "getSolar", optional(SolarSettings))
 
 # -- mutations --------------------------------------------------------------------------------
-RUN_AEV_COMMAND: Final = _mutation("runAEVCommand", "runAEVCommand", _COMMAND)
-SET_SCHEDULES: Final = _mutation("setSchedules", "setSchedules", _COMMAND)
-SET_ALL_SCHEDULES_DISABLED: Final = _mutation(
-    "setAllSchedulesDisabled", "setAllSchedulesDisabled", _COMMAND
+RUN_AEV_COMMAND: Final = _entry("runAEVCommand", "runAEVCommand", _COMMAND, mutation=True)
+SET_SCHEDULES: Final = _entry("setSchedules", "setSchedules", _COMMAND, mutation=True)
+SET_ALL_SCHEDULES_DISABLED: Final = _entry(
+    "setAllSchedulesDisabled", "setAllSchedulesDisabled", _COMMAND, mutation=True
 )
-SET_SOLAR: Final = _mutation("setSolar", "setSolar", _COMMAND)
-UPSERT_DEVICE_FRIENDLY_NAME: Final = _mutation(
-    "upsertDeviceFriendlyName", "upsertDeviceInfo", optional(DeviceInfo)
+SET_SOLAR: Final = _entry("setSolar", "setSolar", _COMMAND, mutation=True)
+UPSERT_DEVICE_FRIENDLY_NAME: Final = _entry(
+    "upsertDeviceFriendlyName", "upsertDeviceInfo", optional(DeviceInfo), mutation=True
 )
-SET_SCHEDULE_NAMES: Final = _mutation("setScheduleNames", "upsertDeviceInfo", or_empty(DeviceInfo))
-CREATE_CHARGE_RATE: Final = _mutation("createChargeRate", "createChargeRate", single(ChargeRate))
-UPDATE_CHARGE_RATE: Final = _mutation("updateChargeRate", "updateChargeRate", OPTIONAL_FLAG)
-DELETE_CHARGE_RATE: Final = _mutation("deleteChargeRate", "deleteChargeRate", OPTIONAL_FLAG)
-CLAIM_DEVICE_BY_NAME: Final = _mutation("claimDeviceByName", "claimDeviceByName", optional(Device))
-UNCLAIM_DEVICE: Final = _mutation("unclaimDevice", "unclaimDevice", OPTIONAL_FLAG)
-UPSERT_ACCOUNT: Final = _mutation("upsertAccount", "upsertAccount", OPTIONAL_FLAG)
-REGISTER_MOBILE_DEVICE: Final = _mutation(
-    "registerMobileDevice", "registerMobileDevice", OPTIONAL_FLAG
+SET_SCHEDULE_NAMES: Final = _entry(
+    "setScheduleNames", "upsertDeviceInfo", or_empty(DeviceInfo), mutation=True
 )
-UNREGISTER_MOBILE_DEVICE: Final = _mutation(
-    "unregisterMobileDevice", "unregisterMobileDevice", OPTIONAL_FLAG
+CREATE_CHARGE_RATE: Final = _entry(
+    "createChargeRate", "createChargeRate", single(ChargeRate), mutation=True
+)
+UPDATE_CHARGE_RATE: Final = _entry(
+    "updateChargeRate", "updateChargeRate", OPTIONAL_FLAG, mutation=True
+)
+DELETE_CHARGE_RATE: Final = _entry(
+    "deleteChargeRate", "deleteChargeRate", OPTIONAL_FLAG, mutation=True
+)
+CLAIM_DEVICE_BY_NAME: Final = _entry(
+    "claimDeviceByName", "claimDeviceByName", optional(Device), mutation=True
+)
+UNCLAIM_DEVICE: Final = _entry("unclaimDevice", "unclaimDevice", OPTIONAL_FLAG, mutation=True)
+UPSERT_ACCOUNT: Final = _entry("upsertAccount", "upsertAccount", OPTIONAL_FLAG, mutation=True)
+REGISTER_MOBILE_DEVICE: Final = _entry(
+    "registerMobileDevice", "registerMobileDevice", OPTIONAL_FLAG, mutation=True
+)
+UNREGISTER_MOBILE_DEVICE: Final = _entry(
+    "unregisterMobileDevice", "unregisterMobileDevice", OPTIONAL_FLAG, mutation=True
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from andersen_ev.exceptions import (
     AndersenError,
@@ -53,7 +54,7 @@ async def wait_for_status(
         raise InvalidInputError("predicate must be a function of a DeviceStatus")
     try:
         async with asyncio.timeout(timeout):
-            return await _first_match(streams, poll, device_id, predicate, interval)
+            return await _Wait(streams, poll, device_id, predicate, interval).first_match()
     except TimeoutError:
         raise AndersenTimeoutError(
             f"device {device_id} did not reach the awaited state within {timeout:g} s;"
@@ -61,57 +62,51 @@ async def wait_for_status(
         ) from None
 
 
-async def _first_match(
-    streams: StreamManager,
-    poll: Poll,
-    device_id: str,
-    predicate: StatusPredicate,
-    interval: float,
-) -> DeviceStatus:
-    """The first status satisfying ``predicate``, from the stream or, while it is down, polls."""
-    stream = asyncio.ensure_future(_from_stream(streams, device_id, predicate))
-    poller = asyncio.ensure_future(_by_polling(streams, poll, device_id, predicate, interval))
-    try:
-        done, _ = await asyncio.wait({stream, poller}, return_when=asyncio.FIRST_COMPLETED)
-        if stream in done and stream.result() is None:
-            return await poller  # the stream ended with an error: the poller carries on
-        winner = stream if stream in done else poller
-        result = winner.result()
-        assert result is not None  # noqa: S101 - None is handled above
-        return result
-    finally:
-        for task in (stream, poller):
-            task.cancel()
-        await asyncio.gather(stream, poller, return_exceptions=True)
+@dataclass(frozen=True)
+class _Wait:
+    """One wait: for a status of ``device_id`` satisfying ``predicate``."""
 
+    streams: StreamManager
+    poll: Poll
+    device_id: str
+    predicate: StatusPredicate
+    interval: float
 
-async def _from_stream(
-    streams: StreamManager, device_id: str, predicate: StatusPredicate
-) -> DeviceStatus | None:
-    """The first streamed status satisfying ``predicate``; None if the stream failed."""
-    try:
-        async with streams.subscribe(device_id) as updates:
-            async for status in updates:
-                if predicate(status):
+    async def first_match(self) -> DeviceStatus:
+        """The first such status, from the stream or, while it is down, from polls."""
+        stream = asyncio.ensure_future(self._from_stream())
+        poller = asyncio.ensure_future(self._by_polling())
+        try:
+            done, _ = await asyncio.wait({stream, poller}, return_when=asyncio.FIRST_COMPLETED)
+            if stream in done and stream.result() is None:
+                return await poller  # the stream ended with an error: the poller carries on
+            winner = stream if stream in done else poller
+            result = winner.result()
+            assert result is not None  # noqa: S101 - None is handled above
+            return result
+        finally:
+            for task in (stream, poller):
+                task.cancel()
+            await asyncio.gather(stream, poller, return_exceptions=True)
+
+    async def _from_stream(self) -> DeviceStatus | None:
+        """The first streamed status that matches; None if the stream failed."""
+        try:
+            async with self.streams.subscribe(self.device_id) as updates:
+                async for status in updates:
+                    if self.predicate(status):
+                        return status
+        except ReauthRequiredError:
+            raise
+        except AndersenError as exc:  # the poller carries on alone
+            _LOG.debug("wait_for: stream ended (%s); polling", type(exc).__name__)
+        return None
+
+    async def _by_polling(self) -> DeviceStatus:
+        """Poll the status every ``interval`` seconds while the stream is not connected."""
+        while True:
+            if self.streams.state is not StreamState.CONNECTED:
+                status = await self.poll(self.device_id)
+                if self.predicate(status):
                     return status
-    except ReauthRequiredError:
-        raise
-    except AndersenError as exc:  # the poller carries on alone
-        _LOG.debug("wait_for: stream ended (%s); polling", type(exc).__name__)
-    return None
-
-
-async def _by_polling(
-    streams: StreamManager,
-    poll: Poll,
-    device_id: str,
-    predicate: StatusPredicate,
-    interval: float,
-) -> DeviceStatus:
-    """Poll the status every ``interval`` seconds while the stream is not connected."""
-    while True:
-        if streams.state is not StreamState.CONNECTED:
-            status = await poll(device_id)
-            if predicate(status):
-                return status
-        await asyncio.sleep(interval)
+            await asyncio.sleep(self.interval)
