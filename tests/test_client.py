@@ -510,6 +510,8 @@ async def test_boolean_and_json_answers_are_typed(
     assert isinstance(binned, list)
     assert all(isinstance(entry, dict) for entry in binned)
     assert await a2.unclaim_device(device_id) is True
+    with pytest.raises(DeviceNotFoundError, match="it has no charger"):
+        await a2.find_device("Driveway")
 
 
 @pytest.mark.parametrize(
