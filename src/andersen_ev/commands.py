@@ -54,7 +54,14 @@ from andersen_ev.validation import (
 )
 from andersen_ev.waiting import StatusPredicate, wait_for_status
 
-__all__ = ["DEFAULT_CONFIRM_INTERVAL", "DEFAULT_CONFIRM_TIMEOUT", "Commands", "Confirm"]
+__all__ = [
+    "DEFAULT_CONFIRM_INTERVAL",
+    "DEFAULT_CONFIRM_TIMEOUT",
+    "DEFAULT_SCHEDULE",
+    "Commands",
+    "Confirm",
+    "confirm_timeout",
+]
 
 #: Seconds ``confirm=True`` waits for a command's effect to show in the status.
 DEFAULT_CONFIRM_TIMEOUT: Final = 30.0
