@@ -53,7 +53,7 @@ def srp_login_cpu() -> float:
     block = "c2VjcmV0"
 
     def login() -> None:
-        # the maths of auth.py's login: A once, x, S (reusing A), key, signature
+        # the maths of auth/login.py's login: A once, x, S (reusing A), key, signature
         a = secrets.randbits(256) % srp.N
         big_a = srp.client_public(a)
         x = srp.password_x(salt, srp.inner_hash(pool, "user", "pw"))

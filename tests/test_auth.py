@@ -25,6 +25,7 @@ from andersen_ev import (
     CognitoError,
     Endpoints,
     InvalidCredentialsError,
+    InvalidInputError,
     ReauthRequiredError,
     Tokens,
     UnsupportedChallengeError,
@@ -384,6 +385,11 @@ async def test_not_logged_in_requires_auth(a2: AndersenA2) -> None:
 
 def test_negative_margin_rejected() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
+        AndersenA2(refresh_margin=-1)
+
+
+def test_negative_margin_is_invalid_input_that_says_what_to_pass() -> None:
+    with pytest.raises(InvalidInputError, match=r"got -1.*pass the seconds before expiry"):
         AndersenA2(refresh_margin=-1)
 
 

@@ -31,10 +31,12 @@ from andersen_ev import (
     CognitoError,
     Endpoints,
     InvalidCredentialsError,
+    InvalidInputError,
     ReauthRequiredError,
 )
-from andersen_ev import cognito as cognito_module
-from andersen_ev.cognito import CognitoClient, load_service_model
+from andersen_ev.auth import cognito as cognito_module
+from andersen_ev.auth.answers import read_auth_step
+from andersen_ev.auth.cognito import CognitoClient, load_service_model
 from andersen_ev.testing import AndersenCloud, EmulatedUser
 
 MOTO_EMAIL = "bob@example.com"
@@ -268,6 +270,14 @@ async def test_invalid_request_names_the_parameter_not_its_value(
         await client.confirm_device("token", "key", "", {"PasswordVerifier": "a", "Salt": "b"})
 
 
+async def test_invalid_request_is_invalid_input_and_says_nothing_was_sent(
+    http: aiohttp.ClientSession,
+) -> None:
+    client = CognitoClient(http, Endpoints(cognito_url="http://127.0.0.1:9/"))
+    with pytest.raises(InvalidInputError, match=r"ConfirmDevice .*DeviceName.*nothing was sent"):
+        await client.confirm_device("token", "key", "", {"PasswordVerifier": "a", "Salt": "b"})
+
+
 # -- odd servers -------------------------------------------------------------------------------
 
 
@@ -328,6 +338,61 @@ async def test_malformed_success_answers(
         with pytest.raises(CognitoError, match=match) as caught:
             await client.initiate_auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": "r"})
     assert caught.value.code == "MalformedResponse"
+
+
+_TOKENS = {"IdToken": "i", "AccessToken": "a", "RefreshToken": "r", "ExpiresIn": 60}
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        ({"ChallengeName": "X", "ChallengeParameters": ["a"]}, "ChallengeParameters that are"),
+        ({"ChallengeName": "X", "Session": "short"}, "a Session Cognito would not send"),
+        ({"ChallengeName": 7}, "neither tokens nor a challenge"),
+        ({"AuthenticationResult": ["tokens"]}, "AuthenticationResult that is not an object"),
+        ({"AuthenticationResult": {**_TOKENS, "RefreshToken": 1}}, "RefreshToken that is not"),
+        ({"AuthenticationResult": {**_TOKENS, "ExpiresIn": True}}, "ExpiresIn that is not"),
+        ({"AuthenticationResult": {**_TOKENS, "ExpiresIn": 0}}, "ExpiresIn that is not"),
+        ({"AuthenticationResult": {**_TOKENS, "NewDeviceMetadata": "k"}}, "NewDeviceMetadata"),
+        (
+            {"AuthenticationResult": {**_TOKENS, "NewDeviceMetadata": {"DeviceKey": 1}}},
+            "DeviceKey or DeviceGroupKey that is not text",
+        ),
+    ],
+)
+def test_answers_cognito_would_not_send_are_malformed(answer: dict[str, Any], match: str) -> None:
+    with pytest.raises(CognitoError, match=match) as caught:
+        read_auth_step("InitiateAuth", answer)
+    assert caught.value.code == "MalformedResponse"
+    assert caught.value.operation == "InitiateAuth"
+
+
+def test_answers_are_read_into_steps() -> None:
+    device = {"DeviceKey": "k", "DeviceGroupKey": "g"}
+    step = read_auth_step(
+        "InitiateAuth", {"AuthenticationResult": {**_TOKENS, "NewDeviceMetadata": device}}
+    )
+    assert step.challenge is None
+    assert step.result is not None
+    assert (step.result.expires_in, step.result.device_key, step.result.device_group_key) == (
+        60,
+        "k",
+        "g",
+    )
+    challenge = read_auth_step(
+        "InitiateAuth",
+        {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ChallengeParameters": {"SALT": 1},
+            "Session": "s" * 20,
+        },
+    )
+    assert (challenge.challenge, challenge.parameters, challenge.result) == (
+        "PASSWORD_VERIFIER",
+        {"SALT": "1"},
+        None,
+    )
+    assert challenge.session == "s" * 20
 
 
 async def test_unreachable_cognito_is_a_connection_error(http: aiohttp.ClientSession) -> None:

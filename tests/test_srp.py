@@ -17,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycognito import aws_srp
 
-from andersen_ev import srp
+from andersen_ev import Endpoints, InvalidInputError, srp
 from andersen_ev.auth import device_secret_verifier_config
+from andersen_ev.testing import AndersenCloud
 
 POOL_ID = "eu-west-1_t5HV3bFjl"
 POOL_NAME = "t5HV3bFjl"
@@ -192,6 +193,30 @@ def test_pool_name() -> None:
     for bad in ("t5HV3bFjl", "eu-west-1_"):
         with pytest.raises(ValueError, match="not a Cognito user pool id"):
             srp.pool_name(bad)
+
+
+def test_one_reading_of_a_pool_id() -> None:
+    assert srp.split_pool_id(POOL_ID) == ("eu-west-1", POOL_NAME)
+    assert srp.split_pool_id("us-east-1_a_b") == ("us-east-1", "a_b")
+    assert Endpoints(user_pool_id="us-east-1_abc").pool_name == "abc"
+    cloud = AndersenCloud(user_pool_id="us-east-1_abc")
+    assert (cloud.region, cloud.state.pool_name) == ("us-east-1", "abc")
+
+
+@pytest.mark.parametrize("bad", ["t5HV3bFjl", "eu-west-1_", "_t5HV3bFjl", ""])
+def test_a_bad_pool_id_is_invalid_input_that_shows_the_form(bad: str) -> None:
+    for read in (srp.split_pool_id, srp.pool_name, lambda i: Endpoints(user_pool_id=i).pool_name):
+        with pytest.raises(InvalidInputError, match=r"not a Cognito user pool id.*<region>_"):
+            read(bad)
+    with pytest.raises(InvalidInputError, match="not a Cognito user pool id"):
+        AndersenCloud(user_pool_id=bad)
+
+
+def test_out_of_range_arguments_are_invalid_input() -> None:
+    with pytest.raises(InvalidInputError, match="pass a value of 0 or more"):
+        srp.pad(-1)
+    with pytest.raises(InvalidInputError, match=r"secrets\.randbelow"):
+        srp.client_public(0)
 
 
 @pytest.mark.parametrize("a", [0, srp.N, srp.N + 1])

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from andersen_ev import srp
+
 __all__ = ["DEFAULT_TIMEOUT", "PRODUCTION", "Endpoints"]
 
 #: Seconds a request (Cognito or GraphQL) may take unless the caller says otherwise.
@@ -49,8 +51,12 @@ class Endpoints:
 
     @property
     def pool_name(self) -> str:
-        """The user pool id after the underscore: the SRP ``poolName``."""
-        return self.user_pool_id.partition("_")[2]
+        """The user pool id after the underscore: the SRP ``poolName``.
+
+        Raises:
+            InvalidInputError: ``user_pool_id`` is not ``<region>_<poolName>``.
+        """
+        return srp.pool_name(self.user_pool_id)
 
 
 #: The production Andersen cloud.

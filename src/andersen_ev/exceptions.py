@@ -16,6 +16,9 @@ wrong and what to do; they never contain a password, token or device secret.
     ├── CommandNotConfirmedError: a command's effect never showed in the device status
     ├── RestoreError: state saved by charge_now (or a plan) could not all be put back
     ├── InvalidInputError (also a ValueError): bad arguments, refused before sending
+    │   ├── PriceDataError: price data refused (carries ``where``: the line or entry)
+    │   └── PlanNotFeasibleError: the energy cannot be delivered before the deadline
+    ├── RunningEventLoopError (also a RuntimeError): andersen_ev.sync called inside a loop
     ├── AuthenticationError: logging in or staying logged in failed
     │   ├── InvalidCredentialsError: wrong password or unknown email
     │   ├── ReauthRequiredError: the session is over; log in with the password again
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Final
 
 import aiohttp
@@ -48,10 +52,13 @@ __all__ = [
     "InsecureTokenFileError",
     "InvalidCredentialsError",
     "InvalidInputError",
+    "PlanNotFeasibleError",
+    "PriceDataError",
     "RateLimitedError",
     "ReauthRequiredError",
     "ResponseError",
     "RestoreError",
+    "RunningEventLoopError",
     "ServerError",
     "TokenStoreError",
     "UnsupportedChallengeError",
@@ -349,3 +356,51 @@ class RestoreError(AndersenError):
         self.device_id = device_id
         self.not_restored = not_restored
         self.saved = saved
+
+
+class RunningEventLoopError(AndersenError, RuntimeError):
+    """A blocking method of :mod:`andersen_ev.sync` was called inside a running event loop.
+
+    Waiting there would freeze that loop (and could deadlock): in async code (an
+    ``async def``, a Jupyter cell, a callback of the facade) use the async client,
+    :class:`andersen_ev.AndersenA2`, and ``await`` its methods.
+    """
+
+    def __init__(self, method: str) -> None:
+        super().__init__(
+            f"andersen_ev.sync.AndersenA2.{method}() blocks until the cloud answers, and it was"
+            " called inside a running asyncio event loop (an async function, a Jupyter cell or"
+            " a callback of the facade), which it would freeze: there, use the async client"
+            f" instead: 'from andersen_ev import AndersenA2', then 'await a2.{method}(...)'"
+        )
+
+
+class PriceDataError(InvalidInputError):
+    """Price data was refused; the message names the line or entry at fault and why.
+
+    Attributes:
+        where: The line (``"line 4"``) or entry (``"results[3]"``, ``"prices[0]"``) at
+            fault, when one is.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+
+
+class PlanNotFeasibleError(InvalidInputError):
+    """The energy asked for cannot be delivered before ``ready_by`` within the slots allowed.
+
+    Attributes:
+        energy_kwh: The energy asked for, rounded up to whole minutes of charging.
+        max_energy_kwh: The most energy the prices, the time and the slots allow (kWh).
+        ready_by: The deadline the plan had to meet.
+    """
+
+    def __init__(
+        self, message: str, *, energy_kwh: float, max_energy_kwh: float, ready_by: datetime
+    ) -> None:
+        super().__init__(message)
+        self.energy_kwh = energy_kwh
+        self.max_energy_kwh = max_energy_kwh
+        self.ready_by = ready_by

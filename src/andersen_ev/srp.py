@@ -17,6 +17,12 @@ device    ``groupKey + deviceKey + ":" + devicePassword``   ``groupKey | deviceK
 Callers pass the random values (``a``, salts, device passwords) in, which keeps every function
 deterministic and testable against an independent implementation. Both the client
 (:mod:`andersen_ev.auth`) and the emulator's server side use these primitives.
+
+This module stays at the top level, outside the :mod:`andersen_ev.auth` package, on purpose:
+the emulator (:mod:`andersen_ev.testing`) shares these maths but must never import the
+client's auth code (an independent server would not repeat the client's misunderstandings),
+and importing ``andersen_ev.auth.srp`` would run ``andersen_ev/auth/__init__.py``, the
+client's login and session code with it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import Final
+
+from andersen_ev.exceptions import InvalidInputError
 
 __all__ = [
     "INFO",
@@ -43,6 +51,7 @@ __all__ = [
     "parse_timestamp",
     "password_x",
     "pool_name",
+    "split_pool_id",
     "verifier",
 ]
 
@@ -89,9 +98,12 @@ def pad(value: int) -> bytes:
     """Big-endian bytes of a non-negative integer, with a leading zero byte if the top bit is set.
 
     This is Cognito's ``padHex``: it keeps every hashed number positive in two's complement.
+
+    Raises:
+        InvalidInputError: ``value`` is negative.
     """
     if value < 0:
-        raise ValueError("SRP values are never negative")
+        raise InvalidInputError("SRP values are never negative: pass a value of 0 or more")
     raw = value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
     return b"\x00" + raw if raw[0] & 0x80 else raw
 
@@ -108,12 +120,32 @@ def _h_int(data: bytes) -> int:
 K: Final[int] = _h_int(pad(N) + pad(G))
 
 
+def split_pool_id(user_pool_id: str) -> tuple[str, str]:
+    """The region and the pool name of a user pool id (``eu-west-1_abc`` -> ``eu-west-1, abc``).
+
+    The one reading of a pool id, for the client and the emulator alike.
+
+    Raises:
+        InvalidInputError: ``user_pool_id`` is not ``<region>_<poolName>``.
+    """
+    region, _, name = user_pool_id.partition("_")
+    if not region or not name:
+        raise InvalidInputError(
+            f"not a Cognito user pool id: {user_pool_id!r}; pass it as <region>_<poolName>,"
+            " for example 'eu-west-1_t5HV3bFjl'"
+        )
+    return region, name
+
+
 def pool_name(user_pool_id: str) -> str:
-    """The part of a user pool id after the region and underscore (``eu-west-1_abc`` -> ``abc``)."""
-    _, sep, name = user_pool_id.partition("_")
-    if not sep or not name:
-        raise ValueError(f"not a Cognito user pool id: {user_pool_id!r}")
-    return name
+    """The part of a user pool id after the region and underscore (``eu-west-1_abc`` -> ``abc``).
+
+    This is the ``poolName`` that user SRP hashes into ``x`` and signs in its claim.
+
+    Raises:
+        InvalidInputError: ``user_pool_id`` is not ``<region>_<poolName>``.
+    """
+    return split_pool_id(user_pool_id)[1]
 
 
 def inner_hash(prefix: str, name: str, password: str) -> bytes:
@@ -132,9 +164,15 @@ def verifier(x: int) -> int:
 
 
 def client_public(a: int) -> int:
-    """``A = g^a mod N`` for the client's random private value ``a`` (``0 < a < N``)."""
+    """``A = g^a mod N`` for the client's random private value ``a`` (``0 < a < N``).
+
+    Raises:
+        InvalidInputError: ``a`` is out of range.
+    """
     if not 0 < a < N:
-        raise ValueError("the client's private SRP value must be in (0, N)")
+        raise InvalidInputError(
+            "the client's private SRP value must be in (0, N): draw it with secrets.randbelow"
+        )
     return pow(G, a, N)
 
 

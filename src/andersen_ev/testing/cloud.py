@@ -25,6 +25,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from andersen_ev import srp
 from andersen_ev.const import PRODUCTION, Endpoints
 from andersen_ev.testing import cognito, graphql_http, websocket
 from andersen_ev.testing._keys import CLOUD_KEY
@@ -75,13 +76,14 @@ class AndersenCloud:
     ) -> None:
         self.host = host
         self._requested_ports = (port, cognito_port)
-        self.region = region or user_pool_id.partition("_")[0]
+        pool_region, pool_name = srp.split_pool_id(user_pool_id)
+        self.region = region or pool_region
         self.user_pool_id = user_pool_id
         self.client_id = client_id
         self.device_tracking = device_tracking
         self.timestamp_tolerance = timestamp_tolerance
         self.unauthenticated_status = unauthenticated_status
-        self.state = CloudState(pool_name=user_pool_id.partition("_")[2])
+        self.state = CloudState(pool_name=pool_name)
         self.faults = Faults()
         self.stats = CloudStats()
         self.tokens = TokenService(

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
+from andersen_ev.auth.answers import AuthResult, AuthStep, malformed_answer, read_auth_step
 from andersen_ev.const import DEFAULT_TIMEOUT
-from andersen_ev.exceptions import CognitoError, transport_errors
+from andersen_ev.exceptions import CognitoError, InvalidInputError, transport_errors
 
 if TYPE_CHECKING:
-    from botocore.model import ServiceModel
+    from botocore.model import OperationModel, ServiceModel
 
     from andersen_ev.const import Endpoints
 
@@ -47,6 +48,8 @@ _MAX_MESSAGE: Final = 300
 #: Request strings at least this long are scrubbed from error messages (tokens, sessions).
 _SCRUB_MIN_LENGTH: Final = 12
 _JWT_LIKE: Final = re.compile(r"eyJ[\w-]*\.[\w.-]+")
+#: Statuses from here on are errors (botocore's reading of HTTP).
+_HTTP_ERROR: Final = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,37 +105,6 @@ async def load_service_model() -> ServiceModel:
     return (await _codec_async()).model
 
 
-@dataclass(frozen=True, slots=True)
-class AuthResult:
-    """Cognito's ``AuthenticationResult``: the tokens of a login or refresh.
-
-    ``refresh_token`` is None on a refresh (Cognito keeps the old one valid);
-    ``device_key`` and ``device_group_key`` come from ``NewDeviceMetadata``, present when
-    the pool tracks devices and the login presented no known device.
-    """
-
-    id_token: str = field(repr=False)
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    expires_in: int
-    device_key: str | None = None
-    device_group_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuthStep:
-    """One answer of InitiateAuth or RespondToAuthChallenge: tokens, or a further challenge."""
-
-    challenge: str | None
-    """The challenge to answer next (``PASSWORD_VERIFIER`` ...), None with a result."""
-    parameters: dict[str, str] = field(repr=False)
-    """``ChallengeParameters`` (empty with a result)."""
-    session: str | None = field(repr=False)
-    """The ``Session`` to send back with the answer, when Cognito sent one."""
-    result: AuthResult | None = None
-    """The tokens, when the login (or refresh) is complete."""
-
-
 def _string_leaves(value: object) -> Iterator[str]:
     if isinstance(value, Mapping):
         for item in value.values():
@@ -158,6 +130,65 @@ def _scrub(message: str, params: Mapping[str, Any]) -> str:
 def _validation_problems(report: str) -> str:
     # botocore's report quotes offending values ("value: <the token>"): keep only the what.
     return "; ".join(line.split(", value:")[0].strip() for line in report.splitlines() if line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """Cognito's HTTP answer, as botocore's parser wants it."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = field(repr=False)
+
+
+def _serialize(
+    codec: _Codec, op_model: OperationModel, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The HTTP request of ``params``, validated against the model first."""
+    try:
+        request: dict[str, Any] = codec.serializer.serialize_to_request(dict(params), op_model)
+    except codec.validation_error as exc:
+        problems = _validation_problems(str(getattr(exc, "kwargs", {}).get("report", "")))
+        raise InvalidInputError(
+            f"invalid Cognito {op_model.name} request: {problems}; correct these arguments"
+            " (nothing was sent)"
+        ) from None
+    return request
+
+
+def _parse(codec: _Codec, op_model: OperationModel, reply: _Reply) -> object:
+    """What botocore's parser reads in ``reply``; None when it cannot read it at all."""
+    reset = _parsing.set(True)
+    try:
+        parsed: object = codec.parser.parse(
+            {"status_code": reply.status, "headers": reply.headers, "body": reply.body},
+            op_model.output_shape,
+        )
+    except Exception:  # noqa: BLE001 - botocore's parser fails in many ways on garbage
+        return None
+    finally:
+        _parsing.reset(reset)
+    return parsed
+
+
+def _answer(
+    operation: str, params: Mapping[str, Any], reply: _Reply, parsed: object
+) -> dict[str, Any]:
+    """The parsed answer of a successful call; an error answer raises :class:`CognitoError`."""
+    status = reply.status
+    if not isinstance(parsed, dict):
+        if status >= _HTTP_ERROR:
+            raise CognitoError(str(status), "", operation=operation, status=status)
+        raise malformed_answer(operation, f"(HTTP {status}) could not be read")
+    parsed.pop("ResponseMetadata", None)
+    error = parsed.get("Error")
+    if status >= _HTTP_ERROR or error:
+        error = error if isinstance(error, dict) else {}
+        code = str(error.get("Code") or status)
+        message = _scrub(str(error.get("Message") or ""), params)
+        _LOG.debug("Cognito %s answered %s (HTTP %d)", operation, code, status)
+        raise CognitoError(code, message, operation=operation, status=status)
+    return parsed
 
 
 class CognitoClient:
@@ -194,20 +225,21 @@ class CognitoClient:
             The parsed answer, without botocore's ``ResponseMetadata``.
 
         Raises:
-            ValueError: ``params`` do not fit the model (the message names the parameters,
-                never their values).
+            InvalidInputError: ``params`` do not fit the model (the message names the
+                parameters, never their values); nothing was sent.
             CognitoError: Cognito answered with an error.
             AndersenConnectionError: Cognito could not be reached.
             AndersenTimeoutError: Cognito did not answer in time.
         """
         codec = await _codec_async()
         op_model = codec.model.operation_model(operation)
-        try:
-            request = codec.serializer.serialize_to_request(dict(params), op_model)
-        except codec.validation_error as exc:
-            problems = _validation_problems(str(getattr(exc, "kwargs", {}).get("report", "")))
-            raise ValueError(f"invalid Cognito {operation} request: {problems}") from None
+        request = _serialize(codec, op_model, params)
         _LOG.debug("Cognito %s", operation)
+        reply = await self._post(operation, request)
+        return _answer(operation, params, reply, _parse(codec, op_model, reply))
+
+    async def _post(self, operation: str, request: Mapping[str, Any]) -> _Reply:
+        """Send a serialized request; transport failures become the library's errors."""
         with transport_errors(f"Cognito {operation}"):
             async with self._session.post(
                 self._endpoints.cognito_url,
@@ -216,31 +248,8 @@ class CognitoClient:
                 timeout=self._timeout,
             ) as response:
                 body = await response.read()
-                status = response.status
                 headers = {key.lower(): value for key, value in response.headers.items()}
-        reset = _parsing.set(True)
-        try:
-            parsed: object = codec.parser.parse(
-                {"status_code": status, "headers": headers, "body": body},
-                op_model.output_shape,
-            )
-        except Exception:  # noqa: BLE001 - botocore's parser fails in many ways on garbage
-            parsed = None
-        finally:
-            _parsing.reset(reset)
-        if not isinstance(parsed, dict):
-            if status >= 300:  # noqa: PLR2004 - HTTP success range
-                raise CognitoError(str(status), "", operation=operation, status=status)
-            raise _malformed(operation, f"(HTTP {status}) could not be read")
-        parsed.pop("ResponseMetadata", None)
-        error = parsed.get("Error")
-        if status >= 300 or error:  # noqa: PLR2004 - HTTP success range
-            error = error if isinstance(error, dict) else {}
-            code = str(error.get("Code") or status)
-            message = _scrub(str(error.get("Message") or ""), params)
-            _LOG.debug("Cognito %s answered %s (HTTP %d)", operation, code, status)
-            raise CognitoError(code, message, operation=operation, status=status)
-        return parsed
+                return _Reply(response.status, headers, body)
 
     # -- authentication ------------------------------------------------------------------------
 
@@ -254,7 +263,7 @@ class CognitoClient:
                 "AuthParameters": dict(parameters),
             },
         )
-        return _auth_step("InitiateAuth", answer)
+        return read_auth_step("InitiateAuth", answer)
 
     async def respond_to_auth_challenge(
         self, challenge: str, responses: Mapping[str, str], session: str | None = None
@@ -268,7 +277,7 @@ class CognitoClient:
         if session is not None:
             request["Session"] = session
         answer = await self.call("RespondToAuthChallenge", request)
-        return _auth_step("RespondToAuthChallenge", answer)
+        return read_auth_step("RespondToAuthChallenge", answer)
 
     # -- devices and sign-out -------------------------------------------------------------------
 
@@ -318,72 +327,3 @@ class CognitoClient:
     async def global_sign_out(self, access_token: str) -> None:
         """``GlobalSignOut``: revoke every access and refresh token of the user."""
         await self.call("GlobalSignOut", {"AccessToken": access_token})
-
-
-def _malformed(operation: str, what: str) -> CognitoError:
-    return CognitoError(
-        "MalformedResponse",
-        f"the answer {what}; is cognito_url pointing at a Cognito service?",
-        operation=operation,
-    )
-
-
-#: Bounds of Cognito's ``Session`` (its API model) and of a sane token lifetime (10 years).
-_SESSION_LENGTH: Final = range(20, 2049)
-_MAX_EXPIRES_IN: Final = 10 * 365 * 24 * 3600
-
-
-def _auth_step(operation: str, answer: Mapping[str, Any]) -> AuthStep:
-    result = answer.get("AuthenticationResult")
-    challenge = answer.get("ChallengeName")
-    session = answer.get("Session")
-    raw_parameters = answer.get("ChallengeParameters") or {}
-    if not isinstance(raw_parameters, Mapping):
-        raise _malformed(operation, "has ChallengeParameters that are not an object")
-    if session is not None and not (isinstance(session, str) and len(session) in _SESSION_LENGTH):
-        raise _malformed(operation, "has a Session Cognito would not send")
-    parameters = {str(k): str(v) for k, v in raw_parameters.items()}
-    if result:
-        return AuthStep(
-            challenge=None,
-            parameters=parameters,
-            session=session,
-            result=_auth_result(operation, result),
-        )
-    if not challenge or not isinstance(challenge, str):
-        raise _malformed(operation, "holds neither tokens nor a challenge")
-    return AuthStep(challenge=challenge, parameters=parameters, session=session)
-
-
-def _auth_result(operation: str, result: object) -> AuthResult:
-    if not isinstance(result, Mapping):
-        raise _malformed(operation, "has an AuthenticationResult that is not an object")
-    id_token, access_token = result.get("IdToken"), result.get("AccessToken")
-    refresh_token = result.get("RefreshToken")
-    if not (
-        isinstance(id_token, str) and id_token and isinstance(access_token, str) and access_token
-    ):
-        raise _malformed(operation, "has an AuthenticationResult without tokens")
-    if refresh_token is not None and not isinstance(refresh_token, str):
-        raise _malformed(operation, "has a RefreshToken that is not text")
-    expires_in = result.get("ExpiresIn", 3600)
-    if (
-        isinstance(expires_in, bool)
-        or not isinstance(expires_in, int)
-        or not 0 < expires_in <= _MAX_EXPIRES_IN
-    ):
-        raise _malformed(operation, "has an ExpiresIn that is not a lifetime in seconds")
-    device = result.get("NewDeviceMetadata") or {}
-    if not isinstance(device, Mapping):
-        raise _malformed(operation, "has NewDeviceMetadata that is not an object")
-    device_key, group_key = device.get("DeviceKey"), device.get("DeviceGroupKey")
-    if not all(key is None or isinstance(key, str) for key in (device_key, group_key)):
-        raise _malformed(operation, "has a DeviceKey or DeviceGroupKey that is not text")
-    return AuthResult(
-        id_token=id_token,
-        access_token=access_token,
-        refresh_token=refresh_token,
-        expires_in=expires_in,
-        device_key=device_key,
-        device_group_key=group_key,
-    )
