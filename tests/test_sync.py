@@ -306,7 +306,7 @@ async def test_exceptions_are_the_async_clients_own(
     assert caught.value.operation == "getDevice"
     frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
     assert "get_device" in frames
-    assert "_device" in frames  # andersen_ev.client, on the facade's loop
+    assert "execute" in frames  # andersen_ev.http, on the facade's loop
     # refused before sending
     with pytest.raises(InvalidInputError):
         await blocking(sync_a2.get_schedule, andersen_charger.id, 7)
