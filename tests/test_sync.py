@@ -880,3 +880,10 @@ async def test_ctrl_c_in_next_ends_the_iteration(
         with pytest.raises(KeyboardInterrupt):
             await blocking(next, updates)  # interrupted while waiting for an event
     assert await blocking(following, updates) is None  # the subscription was released
+
+
+async def test_find_device_follows_the_async_rule(
+    sync_a2: SyncA2, andersen_charger: Charger
+) -> None:
+    found = await blocking(sync_a2.find_device, "DRIVEWAY")  # the friendly name, any case
+    assert found.id == andersen_charger.id
