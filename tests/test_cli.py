@@ -761,3 +761,23 @@ def test_states_and_days_in_words() -> None:
     assert lines[0] == "abc (abc)"
     assert "  session    - in -" in lines
     assert "  solar      -" in lines
+
+
+async def test_the_cli_finds_chargers_by_the_library_rule(
+    logged_in: Path,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_charger: Charger,
+) -> None:
+    garage = andersen_cloud.add_charger(andersen_user, name="Garage")
+    assert (await cli(logged_in, "status", "GARAGE")).out.startswith(f"Garage ({garage.id})")
+    missing = await cli(logged_in, "status", "Barn")
+    assert missing.code == ExitCode.NOT_FOUND
+    assert f"'Garage' ({garage.id})" in missing.err  # the account's chargers, to choose from
+    assert f"'Driveway' ({andersen_charger.id})" in missing.err
+    twin = andersen_cloud.add_charger(andersen_user, name="garage")
+    ambiguous = await cli(logged_in, "status", "GARAGE")
+    assert ambiguous.code == ExitCode.USAGE
+    assert f"({garage.id}, {twin.id}): use a device id instead" in ambiguous.err
+    assert "--help" not in ambiguous.err
+    assert (await cli(logged_in, "status", twin.id)).out.startswith(f"garage ({twin.id})")

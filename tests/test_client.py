@@ -240,6 +240,33 @@ async def test_unconfirmed_command_raises(
         (lambda a2, d: a2.get_calculated_power_logs_binned(d, group_by="YEAR"), "group_by"),
         (lambda a2, d: a2.device_by_name(""), "name"),
         (lambda a2, d: a2.search_address(""), "address_fragment"),
+        (lambda a2, d: a2.user_lock(d, confirm="soon"), "confirm must be True or a positive"),
+        (lambda a2, d: a2.user_unlock(d, confirm=float("nan")), "confirm"),
+        (lambda a2, d: a2.set_solar(d, True, confirm=0), "confirm"),
+        (lambda a2, d: a2.set_all_schedules_disabled(d, confirm=-2), "confirm"),
+        (lambda a2, d: a2.enable_schedule(d, 0, confirm=None), "confirm"),
+        (lambda a2, d: a2.get_device(d, timeout=0), "timeout must be a positive number"),
+        (lambda a2, d: a2.user_lock(d, timeout=-1.0), "timeout"),
+        (lambda a2, d: a2.get_device_status(d, timeout="5"), "timeout"),
+        (lambda a2, d: a2.wait_for(d, lambda s: True, timeout=float("inf")), "timeout"),
+        (lambda a2, d: a2.wait_for(d, "charging"), "predicate"),
+        (lambda a2, d: a2.is_car_connected(d, probe=True, probe_timeout=0), "probe_timeout"),
+        (lambda a2, d: a2.set_schedule_names(d, "Night"), "mapping of slot number"),
+        (lambda a2, d: a2.set_schedule_names(d, 3), "mapping of slot number"),
+        (lambda a2, d: a2.create_charge_rate(d, 0.1, days=5), "seven booleans"),
+        (lambda a2, d: a2.create_charge_rate(d, 0.1, days="1111100"), "seven booleans"),
+        (lambda a2, d: a2.create_charge_rate(d, True), "price"),
+        (lambda a2, d: a2.create_charge_rate(d, float("inf")), "price"),
+        (lambda a2, d: a2.set_charge_rate("r", 0.1, start_date_time=20250101), "start_date"),
+        (lambda a2, d: a2.set_charge_rate("r", 0.1, time_start_local=1), "time_start_local"),
+        (lambda a2, d: a2.get_calculated_power_logs_binned(d, 1.5), "date_from"),
+        (lambda a2, d: a2.get_calculated_power_logs_binned(d, binned_minutes=1.5), "binned"),
+        (lambda a2, d: a2.get_device_calculated_charge_logs(d, min_energy="1"), "min_energy"),
+        (lambda a2, d: a2.search_address("10 Downing", 44), "country_code"),
+        (lambda a2, d: a2.run_aev_command(d, "rcmReset", 1), "param_string"),
+        (lambda a2, d: a2.upsert_account(["Ada"], None), "first_name"),
+        (lambda a2, d: a2.find_device(""), "name_or_id"),
+        (lambda a2, d: a2.find_device(" Driveway"), "whitespace"),
     ],
 )
 async def test_invalid_input_raises_before_sending(
@@ -481,3 +508,67 @@ async def test_dates_are_sent_as_iso_text(scripted_a2: AndersenA2, script: Scrip
     )
     assert await scripted_a2.get_device_calculated_charge_logs("d", date_from="2025-01-03") == []
     assert [body["variables"]["dateFrom"] for body in script.bodies] == ["2025-01-02", "2025-01-03"]
+
+
+async def test_find_device_by_id_name_or_device_name(
+    a2: AndersenA2,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_charger: Charger,
+) -> None:
+    garage = andersen_cloud.add_charger(andersen_user, name="Garage", device_name="A2-GARAGE")
+    assert (await a2.find_device(andersen_charger.id)).id == andersen_charger.id
+    assert (await a2.find_device("Garage")).id == garage.id
+    assert (await a2.find_device("garage")).id == garage.id  # the friendly name, any case
+    assert (await a2.find_device("a2-garage")).id == garage.id  # the device name, any case
+    # an exact id beats a name, and an exact name beats names in another case
+    decoy = andersen_cloud.add_charger(andersen_user, name=garage.id)
+    assert (await a2.find_device(garage.id)).id == garage.id
+    shed = andersen_cloud.add_charger(andersen_user, name="SHED")
+    shed_too = andersen_cloud.add_charger(andersen_user, name="Shed")
+    assert (await a2.find_device("Shed")).id == shed_too.id
+    with pytest.raises(InvalidInputError, match="2 chargers are called 'shed'") as ambiguous:
+        await a2.find_device("shed")
+    assert shed.id in str(ambiguous.value)
+    assert shed_too.id in str(ambiguous.value)
+    with pytest.raises(DeviceNotFoundError, match="no charger called 'Barn'") as missing:
+        await a2.find_device("Barn")
+    assert f"'Garage' ({garage.id})" in str(missing.value)
+    assert decoy.id in str(missing.value)
+    # device_by_name keeps its rule: the friendly name, exactly
+    with pytest.raises(DeviceNotFoundError, match="no charger named 'garage'"):
+        await a2.device_by_name("garage")
+    assert (await a2.device_by_name("SHED")).id == shed.id
+
+
+async def test_boolean_and_json_answers_are_typed(
+    a2: AndersenA2, andersen_charger: Charger
+) -> None:
+    device_id = andersen_charger.id
+    rate = await a2.create_charge_rate(device_id, 0.1)
+    assert await a2.set_charge_rate(rate.id, 0.2) is True
+    assert await a2.delete_charge_rate(rate.id) is True
+    assert await a2.upsert_account("Ada", None) is True
+    assert await a2.register_mobile_device("push-token") is True
+    assert await a2.unregister_mobile_device("push-token") is True
+    lora = await a2.get_device_lora(device_id)
+    assert isinstance(lora, list)
+    binned = await a2.get_calculated_power_logs_binned(device_id, group_by="hour")
+    assert isinstance(binned, list)
+    assert all(isinstance(entry, dict) for entry in binned)
+    assert await a2.unclaim_device(device_id) is True
+    with pytest.raises(DeviceNotFoundError, match="it has no charger"):
+        await a2.find_device("Driveway")
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"confirm_interval": -1}, "confirm_interval"),
+    ],
+)
+def test_constructor_arguments_are_checked(options: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        AndersenA2(**options)

@@ -294,3 +294,25 @@ async def test_wait_for_sees_changes_on_the_stream(
 async def test_wait_for_an_unknown_device(a2: AndersenA2) -> None:
     with pytest.raises(DeviceNotFoundError):
         await a2.wait_for("0123456789abcdef01234567", lambda s: True, 10)
+
+
+async def test_a_bad_confirm_is_refused_before_anything_is_sent(
+    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+) -> None:
+    before = await prepare(a2, andersen_charger, locked=True)
+    sent = andersen_cloud.stats.http_requests
+    with pytest.raises(InvalidInputError, match="confirm"):
+        await a2.charge_now(andersen_charger.id, confirm="now")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="confirm"):
+        a2.temporarily_unlocked(andersen_charger.id, confirm=0)
+    assert andersen_cloud.stats.http_requests == sent
+    handle = await a2.charge_now(andersen_charger.id)
+    changed = snapshot(andersen_charger)
+    sent = andersen_cloud.stats.http_requests
+    with pytest.raises(InvalidInputError, match="confirm"):
+        await handle.restore(confirm=-1)
+    assert andersen_cloud.stats.http_requests == sent
+    assert snapshot(andersen_charger) == changed
+    assert not handle.restored
+    await handle.restore()
+    assert snapshot(andersen_charger) == before

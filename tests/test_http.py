@@ -18,6 +18,7 @@ from andersen_ev import (
     ApiError,
     DeviceNotFoundError,
     RateLimitedError,
+    ReauthRequiredError,
     ResponseError,
     ServerError,
 )
@@ -134,7 +135,7 @@ async def test_unauthenticated_refreshes_once_then_gives_up(
     assert tokens.invalidated == ["token-0"]
     assert script.authorizations == ["Bearer token-0", "Bearer token-1"]
     script.replies = [json_reply(refused, status=500), json_reply(refused, status=500)]
-    with pytest.raises(ApiError, match="log in again"):
+    with pytest.raises(ReauthRequiredError, match="log in again"):
         await http.execute("getSupportMessage")
 
 

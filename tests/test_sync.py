@@ -306,7 +306,7 @@ async def test_exceptions_are_the_async_clients_own(
     assert caught.value.operation == "getDevice"
     frames = [frame.name for frame in traceback.extract_tb(caught.value.__traceback__)]
     assert "get_device" in frames
-    assert "_device" in frames  # andersen_ev.client, on the facade's loop
+    assert "execute" in frames  # andersen_ev.http, on the facade's loop
     # refused before sending
     with pytest.raises(InvalidInputError):
         await blocking(sync_a2.get_schedule, andersen_charger.id, 7)
@@ -880,3 +880,10 @@ async def test_ctrl_c_in_next_ends_the_iteration(
         with pytest.raises(KeyboardInterrupt):
             await blocking(next, updates)  # interrupted while waiting for an event
     assert await blocking(following, updates) is None  # the subscription was released
+
+
+async def test_find_device_follows_the_async_rule(
+    sync_a2: SyncA2, andersen_charger: Charger
+) -> None:
+    found = await blocking(sync_a2.find_device, "DRIVEWAY")  # the friendly name, any case
+    assert found.id == andersen_charger.id

@@ -1,9 +1,10 @@
-"""Charging control the API lacks: charge now and restore, probe for a car, wait for a state.
+"""Charging control the API lacks: charge now and restore, probe for a car.
 
 The service has no "charge now" mutation and no "car plugged in" field, and its commands
 answer null whether or not they took effect. These building blocks, used through
 :class:`~andersen_ev.AndersenA2` (``charge_now``, ``restore``, ``temporarily_unlocked``,
-``is_car_connected``, ``wait_for``), make the common automations safe:
+``is_car_connected``), are built on its commands and on ``wait_for``
+(:mod:`andersen_ev.commands`), and make the common automations safe:
 
 * what ``charge_now`` changes (the lock and the five schedule slots) is read first and kept
   in a :class:`ChargeNow` handle, so ``restore`` puts back exactly what was there;
@@ -23,16 +24,14 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import ValidationError
 
+from andersen_ev.commands import confirm_timeout
 from andersen_ev.exceptions import (
     AndersenError,
     AndersenTimeoutError,
-    InvalidInputError,
-    ReauthRequiredError,
     ResponseError,
     RestoreError,
 )
 from andersen_ev.models import SCHEDULE_SLOTS, DeviceStatus, EvseState, Schedule
-from andersen_ev.stream import StreamState
 
 if TYPE_CHECKING:
     from andersen_ev.client import AndersenA2
@@ -123,6 +122,7 @@ class ChargeNow:
         Raises:
             RestoreError: a step still failed after retrying; its message says what.
         """
+        limit = confirm_timeout(confirm)
         saved = self.saved
         client = self._client
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
@@ -144,11 +144,9 @@ class ChargeNow:
                 cause = str(error)
         if failed:
             raise _restore_error(saved, failed, cause)
-        if confirm is not False:
+        if limit is not None:
             try:
-                await client.wait_for(
-                    saved.device_id, saved.matches, timeout=None if confirm is True else confirm
-                )
+                await client.wait_for(saved.device_id, saved.matches, timeout=limit)
             except AndersenTimeoutError as exc:
                 raise _restore_error(
                     saved, ["lock and schedules (not confirmed)"], str(exc)
@@ -210,78 +208,6 @@ async def temporarily_unlocked(
     finally:
         # shielded: a cancelled task still puts the charger back before it unwinds
         await asyncio.shield(handle.restore())
-
-
-async def wait_for_status(
-    client: AndersenA2,
-    device_id: str,
-    predicate: Callable[[DeviceStatus], bool],
-    *,
-    timeout: float,
-    interval: float,
-) -> DeviceStatus:
-    """Wait on the device's stream until ``predicate`` holds, polling while it is down.
-
-    The stream starts with a fresh snapshot, so a change made before the wait began is
-    seen too. Whenever the session's websocket is not connected (or the stream ended
-    with an error), the full status is polled every ``interval`` seconds instead.
-
-    Raises:
-        AndersenTimeoutError: it did not hold within ``timeout`` seconds.
-        ReauthRequiredError: the session cannot continue.
-    """
-    if timeout <= 0:
-        raise InvalidInputError(f"timeout must be positive, got {timeout!r}")
-    try:
-        async with asyncio.timeout(timeout):
-            return await _first_match(client, device_id, predicate, interval)
-    except TimeoutError:
-        raise AndersenTimeoutError(
-            f"device {device_id} did not reach the awaited state within {timeout:g} s;"
-            " it may be offline: check get_device_status()"
-        ) from None
-
-
-async def _first_match(
-    client: AndersenA2,
-    device_id: str,
-    predicate: Callable[[DeviceStatus], bool],
-    interval: float,
-) -> DeviceStatus:
-    async def from_stream() -> DeviceStatus | None:
-        try:
-            async with client.subscribe_device_updates(device_id) as updates:
-                async for status in updates:
-                    if predicate(status):
-                        return status
-        except ReauthRequiredError:
-            raise
-        except AndersenError as exc:  # the poller carries on alone
-            _LOG.debug("wait_for: stream ended (%s); polling", type(exc).__name__)
-        return None
-
-    async def by_polling() -> DeviceStatus:
-        while True:
-            if client.stream_state is not StreamState.CONNECTED:
-                status = await client.get_device_status(device_id)
-                if predicate(status):
-                    return status
-            await asyncio.sleep(interval)
-
-    stream = asyncio.ensure_future(from_stream())
-    poller = asyncio.ensure_future(by_polling())
-    try:
-        done, _ = await asyncio.wait({stream, poller}, return_when=asyncio.FIRST_COMPLETED)
-        if stream in done and stream.result() is None:
-            return await poller
-        winner = stream if stream in done else poller
-        result = winner.result()
-        assert result is not None  # noqa: S101 - None is handled above
-        return result
-    finally:
-        for task in (stream, poller):
-            task.cancel()
-        await asyncio.gather(stream, poller, return_exceptions=True)
 
 
 async def is_car_connected(

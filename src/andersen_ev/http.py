@@ -6,7 +6,8 @@ errors:
 
 * ``UNAUTHENTICATED`` (Apollo rejects the token while creating the context, before it
   executes anything): the token is refreshed and the request sent once more, for queries
-  and mutations alike;
+  and mutations alike; refused again, it is
+  :class:`~andersen_ev.exceptions.ReauthRequiredError`, as on the websocket;
 * queries are retried on connection errors, timeouts, 5xx and 429 with capped exponential
   backoff and full jitter, honouring ``Retry-After``;
 * mutations are retried only when the request provably never left this machine (the
@@ -33,12 +34,14 @@ from andersen_ev.exceptions import (
     AndersenTimeoutError,
     ApiError,
     RateLimitedError,
+    ReauthRequiredError,
     ResponseError,
     ServerError,
     transport_errors,
 )
 from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
 from andersen_ev.retry import NO_RETRY, RetryPolicy
+from andersen_ev.validation import check_seconds
 
 __all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource"]
 
@@ -188,8 +191,12 @@ class GraphQLHttp:
             AndersenConnectionError: the service could not be reached.
             AndersenTimeoutError: no answer within ``timeout``.
             ResponseError: the reply is not a GraphQL answer.
+            ReauthRequiredError: the service refused even freshly refreshed tokens.
             AuthenticationError: the tokens could not be refreshed.
+            InvalidInputError: ``timeout`` is not a positive number of seconds.
         """
+        if timeout is not None:
+            check_seconds(timeout)
         body = _request_prefix(operation) + json.dumps(dict(variables or {})).encode() + b"}"
         policy = NO_RETRY if mutation else self._retry
         retried_auth = False
@@ -199,51 +206,52 @@ class GraphQLHttp:
             try:
                 return await self._once(operation, body, id_token, timeout)
             except _TokenRejectedError:
-                if retried_auth:
-                    raise ApiError(
-                        f"{operation} was refused as unauthenticated even with freshly"
-                        " refreshed tokens; log in again with authenticate()",
-                        errors=[],
-                        operation=operation,
-                    ) from None
+                if retried_auth:  # refused even after a fresh refresh: the session is over
+                    raise _session_over(operation) from None
                 retried_auth = True
                 self._tokens.invalidate(id_token)
                 _LOG.debug("%s: token rejected, refreshing and sending once more", operation)
             except (RateLimitedError, ServerError, AndersenConnectionError, TimeoutError) as exc:
-                retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
-                if not self._may_retry(exc, policy, attempt, mutation=mutation):
+                delay = self._retry_delay(operation, exc, policy, attempt, mutation=mutation)
+                if delay is None:
                     if mutation and (sent := _maybe_applied(operation, exc)) is not None:
                         raise sent from exc
                     raise
-                delay = self._retry.delay(attempt, retry_after)
-                _LOG.debug(
-                    "%s: %s; retry %d in %.2f s", operation, type(exc).__name__, attempt, delay
-                )
                 attempt += 1
                 await self._sleep(delay)
 
-    def _may_retry(
+    def _retry_delay(
         self,
+        operation: str,
         exc: AndersenError | TimeoutError,
         policy: RetryPolicy,
         attempt: int,
         *,
         mutation: bool,
-    ) -> bool:
+    ) -> float | None:
+        """Seconds to wait before trying ``attempt + 1``, or None to give up with ``exc``."""
         if mutation:
             # only a connection that was never opened provably carried nothing
-            return (
+            retry = (
                 isinstance(exc, AndersenConnectionError)
                 and exc.before_request
                 and attempt < self._retry.attempts
             )
-        if attempt >= policy.attempts:
-            return False
-        return not (
-            isinstance(exc, RateLimitedError)
-            and exc.retry_after is not None
-            and exc.retry_after > policy.max_retry_after
+        else:
+            retry = attempt < policy.attempts and not (
+                isinstance(exc, RateLimitedError)
+                and exc.retry_after is not None
+                and exc.retry_after > policy.max_retry_after
+            )
+        if not retry:
+            return None
+        # a mutation's NO_RETRY policy has no delays of its own: the client's policy paces it
+        pacing = self._retry if mutation else policy
+        delay = pacing.delay(
+            attempt, exc.retry_after if isinstance(exc, RateLimitedError) else None
         )
+        _LOG.debug("%s: %s; retry %d in %.2f s", operation, type(exc).__name__, attempt, delay)
+        return delay
 
     async def _once(
         self, operation: str, body: bytes, id_token: str, timeout: float | None
@@ -317,6 +325,14 @@ def _request_prefix(operation: str) -> bytes:
     """The constant start of an operation's request body, up to its variables."""
     fixed = json.dumps({"operationName": operation, "query": operation_document(operation)})
     return fixed[:-1].encode() + b', "variables": '
+
+
+def _session_over(operation: str) -> ReauthRequiredError:
+    """A token refused even after a fresh refresh: the same class as on the websocket."""
+    return ReauthRequiredError(
+        f"{operation} was refused as unauthenticated even with freshly"
+        " refreshed tokens; log in again with authenticate()"
+    )
 
 
 class _TokenRejectedError(Exception):

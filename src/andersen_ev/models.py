@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from enum import IntEnum
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Any, Final, Self, TypeAlias
 
+import pydantic
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -39,6 +40,7 @@ __all__ = [
     "DeviceInfo",
     "DeviceStatus",
     "EvseState",
+    "JsonValue",
     "LoraConfig",
     "Schedule",
     "ScheduleSlot",
@@ -46,6 +48,15 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+
+JsonValue: TypeAlias = pydantic.JsonValue
+"""Opaque JSON, as the API returns it where the schema says ``JSON`` (no selection set).
+
+A recursive type: ``dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None``
+(pydantic's own alias, so replies are validated as JSON, not taken as ``Any``). Used where
+the service's answer has no known shape: ``get_device_lora``,
+``get_calculated_power_logs_binned`` and :attr:`DeviceInfo.lora_devices`.
+"""
 
 #: Number of schedule slots on a charger (numbered 0-4, as in the Konnect+ app).
 SCHEDULE_SLOTS: Final = 5
@@ -374,7 +385,7 @@ class DeviceInfo(_WireModel):
     solar_charge_always: bool | None = None
     time_zone_region: str | None = None
     user_lock: bool | None = None
-    lora_devices: Any = None
+    lora_devices: JsonValue = None
 
     @property
     def schedule_names(self) -> tuple[str | None, ...]:

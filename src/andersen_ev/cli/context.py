@@ -12,7 +12,9 @@ from andersen_ev.cli.config import Paths, load_endpoints
 from andersen_ev.cli.errors import CliError, ExitCode
 from andersen_ev.client import AndersenA2
 from andersen_ev.const import PRODUCTION, Endpoints
+from andersen_ev.exceptions import InvalidInputError
 from andersen_ev.models import Device
+from andersen_ev.queries import device_listing
 from andersen_ev.token_store import TokenStore
 
 __all__ = ["Context"]
@@ -78,52 +80,29 @@ class Context:
             yield a2
 
     async def device(self, a2: AndersenA2, wanted: str | None) -> Device:
-        """The charger named ``wanted`` (id, friendly name or device name), or the only one.
+        """The charger called ``wanted`` (see :meth:`AndersenA2.find_device`), or the only one.
 
         Raises:
-            CliError: no charger matches (exit code 4), or the choice is ambiguous (2).
+            CliError: the account has no charger (exit code 4), or several and ``wanted``
+                is None or matches more than one (2).
+            DeviceNotFoundError: no charger matches ``wanted`` (exit code 4).
         """
+        if wanted is not None:
+            try:
+                return await a2.find_device(wanted)
+            except InvalidInputError as exc:  # ambiguous: the message lists the ids to use
+                raise CliError(str(exc), code=ExitCode.USAGE) from None
         devices = await a2.get_current_user_devices()
-        if wanted is None:
-            if len(devices) == 1:
-                return devices[0]
-            if not devices:
-                raise CliError(
-                    "this account has no chargers",
-                    hint="add the charger to the account in the Konnect+ app",
-                    code=ExitCode.NOT_FOUND,
-                )
+        if len(devices) == 1:
+            return devices[0]
+        if not devices:
             raise CliError(
-                f"this account has {len(devices)} chargers: say which one",
-                hint=f"give a name or id: {_names(devices)}",
-                code=ExitCode.USAGE,
+                "this account has no chargers",
+                hint="add the charger to the account in the Konnect+ app",
+                code=ExitCode.NOT_FOUND,
             )
-        for matches in (
-            [device for device in devices if device.id == wanted],
-            [device for device in devices if device.friendly_name == wanted],
-            [device for device in devices if wanted.casefold() in _folded_names(device)],
-        ):
-            if len(matches) == 1:
-                return matches[0]
-            if matches:
-                raise CliError(
-                    f"{len(matches)} chargers are called {wanted!r}",
-                    hint=f"use the id instead: {', '.join(device.id for device in matches)}",
-                    code=ExitCode.USAGE,
-                )
         raise CliError(
-            f"no charger called {wanted!r} in this account",
-            hint=f"the account has: {_names(devices)}" if devices else None,
-            code=ExitCode.NOT_FOUND,
+            f"this account has {len(devices)} chargers: say which one",
+            hint=f"give a name or id: {device_listing(devices)}",
+            code=ExitCode.USAGE,
         )
-
-
-def _folded_names(device: Device) -> set[str]:
-    return {name.casefold() for name in (device.friendly_name, device.name) if name}
-
-
-def _names(devices: list[Device]) -> str:
-    return ", ".join(
-        f"{device.friendly_name!r} ({device.id})" if device.friendly_name else device.id
-        for device in devices
-    )

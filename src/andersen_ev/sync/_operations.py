@@ -18,6 +18,7 @@ from andersen_ev import (
     Device,
     DeviceInfo,
     DeviceStatus,
+    JsonValue,
     Schedule,
     ScheduleSlot,
     SolarSettings,
@@ -82,7 +83,7 @@ class Operations:
         """The electricity tariff periods used to cost charging sessions."""
         return self._call(_AsyncA2.get_device_charge_rates, device_id, timeout=timeout)
 
-    def get_device_lora(self, device_id: str, *, timeout: float | None = None) -> Any:
+    def get_device_lora(self, device_id: str, *, timeout: float | None = None) -> JsonValue:
         """The LoRa devices paired with the charger, as the opaque JSON the API returns."""
         return self._call(_AsyncA2.get_device_lora, device_id, timeout=timeout)
 
@@ -101,7 +102,7 @@ class Operations:
         group_by: str | None = None,
         *,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> JsonValue:
         """Power logs grouped into bins (0.1's ``get_device_solar_binned`` never worked)."""
         return self._call(
             _AsyncA2.get_calculated_power_logs_binned,
@@ -155,6 +156,17 @@ class Operations:
     def get_solar(self, device_id: str, *, timeout: float | None = None) -> SolarSettings:
         """Solar settings from ``getSolar`` (also in :meth:`get_device_status`)."""
         return self._call(_AsyncA2.get_solar, device_id, timeout=timeout)
+
+    def find_device(self, name_or_id: str, *, timeout: float | None = None) -> Device:
+        """The charger meant by ``name_or_id`` (the command line's rule).
+
+        Its id, else its exact friendly name, else its friendly or device name in any case.
+
+        Raises:
+            DeviceNotFoundError: no charger matches; the message lists the account's.
+            InvalidInputError: several chargers match: the message lists their ids.
+        """
+        return self._call(_AsyncA2.find_device, name_or_id, timeout=timeout)
 
     def device_by_name(self, name: str, *, timeout: float | None = None) -> Device:
         """The charger whose friendly name (as in the app) is ``name``.
@@ -323,8 +335,8 @@ class Operations:
         stop_date_time: date | datetime | str | None = None,
         days: Sequence[bool] | None = None,
         timeout: float | None = None,
-    ) -> Any:
-        """Change a tariff period; returns the service's answer."""
+    ) -> bool | None:
+        """Change a tariff period; returns the service's flag."""
         return self._call(
             _AsyncA2.set_charge_rate,
             charge_id,
@@ -337,11 +349,11 @@ class Operations:
             timeout=timeout,
         )
 
-    def delete_charge_rate(self, charge_id: str, *, timeout: float | None = None) -> Any:
-        """Delete a tariff period; returns the service's answer."""
+    def delete_charge_rate(self, charge_id: str, *, timeout: float | None = None) -> bool | None:
+        """Delete a tariff period; returns the service's flag."""
         return self._call(_AsyncA2.delete_charge_rate, charge_id, timeout=timeout)
 
-    def unclaim_device(self, device_id: str, *, timeout: float | None = None) -> Any:
+    def unclaim_device(self, device_id: str, *, timeout: float | None = None) -> bool | None:
         """Release the charger from this account (it must be claimed again to be used)."""
         return self._call(_AsyncA2.unclaim_device, device_id, timeout=timeout)
 
@@ -353,14 +365,14 @@ class Operations:
 
     def upsert_account(
         self, first_name: str | None, last_name: str | None, *, timeout: float | None = None
-    ) -> Any:
-        """Set the account holder's name; returns the service's answer."""
+    ) -> bool | None:
+        """Set the account holder's name; returns the service's flag."""
         return self._call(_AsyncA2.upsert_account, first_name, last_name, timeout=timeout)
 
-    def register_mobile_device(self, token: str, *, timeout: float | None = None) -> Any:
+    def register_mobile_device(self, token: str, *, timeout: float | None = None) -> bool | None:
         """Register a push-notification token for this account (rarely needed)."""
         return self._call(_AsyncA2.register_mobile_device, token, timeout=timeout)
 
-    def unregister_mobile_device(self, token: str, *, timeout: float | None = None) -> Any:
+    def unregister_mobile_device(self, token: str, *, timeout: float | None = None) -> bool | None:
         """Remove a push-notification token from this account."""
         return self._call(_AsyncA2.unregister_mobile_device, token, timeout=timeout)

@@ -1,0 +1,480 @@
+"""The commands of :class:`~andersen_ev.AndersenA2`: every mutation, and ``confirm=``.
+
+Each method checks all its arguments before anything is sent
+(:class:`~andersen_ev.exceptions.InvalidInputError`), then sends one mutation of
+:mod:`andersen_ev.operations` through its typed call path. Mutations are sent at most
+once: never retried once they may have reached the service.
+
+The service answers null whether or not a device command took effect, so the methods that
+change the charger take ``confirm=``: False (the default) returns at once; True waits up
+to 30 s for the status to show the change, and a number waits that many seconds;
+:class:`~andersen_ev.exceptions.CommandNotConfirmedError` says it never showed. Waiting
+(:meth:`Commands.wait_for`) follows the device's update stream and polls the status while
+the stream is down (:mod:`andersen_ev.waiting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Final
+
+from andersen_ev import operations as ops
+from andersen_ev.exceptions import (
+    AndersenTimeoutError,
+    CommandNotConfirmedError,
+    InvalidInputError,
+    ResponseError,
+)
+from andersen_ev.models import (
+    ChargeRate,
+    CommandResult,
+    Device,
+    DeviceInfo,
+    DeviceStatus,
+    Schedule,
+    ScheduleSlot,
+)
+from andersen_ev.operations import call
+from andersen_ev.queries import Queries
+from andersen_ev.stream import StreamManager
+from andersen_ev.validation import (
+    SlotSchedules,
+    check_amount,
+    check_date,
+    check_days,
+    check_id,
+    check_percentage,
+    check_schedule,
+    check_schedule_names,
+    check_seconds,
+    check_slot,
+    check_slots,
+    check_text,
+)
+from andersen_ev.waiting import StatusPredicate, wait_for_status
+
+__all__ = [
+    "DEFAULT_CONFIRM_INTERVAL",
+    "DEFAULT_CONFIRM_TIMEOUT",
+    "DEFAULT_SCHEDULE",
+    "Commands",
+    "Confirm",
+    "confirm_timeout",
+]
+
+#: Seconds ``confirm=True`` waits for a command's effect to show in the status.
+DEFAULT_CONFIRM_TIMEOUT: Final = 30.0
+#: Seconds between status reads while confirming (other clients wait ~1.5 s).
+DEFAULT_CONFIRM_INTERVAL: Final = 1.5
+#: The schedule ``create_schedule`` writes when given none (the seed's default).
+DEFAULT_SCHEDULE: Final = Schedule(start_hour=0, start_minute=30, end_hour=4, end_minute=30)
+_WEEKDAY_ARGS: Final = ("dayMon", "dayTue", "dayWed", "dayThu", "dayFri", "daySat", "daySun")
+
+Confirm = bool | float
+"""``confirm=``: False (default), True (wait up to 30 s) or a timeout in seconds."""
+
+
+def confirm_timeout(confirm: object) -> float | None:
+    """Seconds to wait for ``confirm=`` (None: do not wait), checked before sending.
+
+    Raises:
+        InvalidInputError: neither a bool nor a positive number of seconds.
+    """
+    if confirm is False:
+        return None
+    if confirm is True:
+        return DEFAULT_CONFIRM_TIMEOUT
+    try:
+        return check_seconds(confirm, "confirm")
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"confirm must be True or a positive timeout, got {confirm!r}"
+        ) from None
+
+
+class Commands(Queries):
+    """The methods of :class:`~andersen_ev.AndersenA2` that change something (a mixin of it).
+
+    Every method takes ``timeout=``: seconds for the request instead of the session's
+    (``confirm=`` has its own limit).
+    """
+
+    streams: StreamManager
+    confirm_interval: float
+
+    async def run_aev_command(
+        self,
+        device_id: str,
+        function_name: str,
+        param_string: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> CommandResult | None:
+        """Run a device function (``userLock``, ``userUnlock``, ``rcmReset``).
+
+        The service answers null ``return_value`` whether or not the command took effect:
+        use the ``confirm=`` option of :meth:`user_lock` and friends, or read the status.
+        """
+        variables = {
+            "deviceId": check_id(device_id),
+            "functionName": check_id(function_name, "function_name"),
+            "params": check_text(param_string, "param_string"),
+        }
+        return await call(self._graphql, ops.RUN_AEV_COMMAND, variables, timeout=timeout)
+
+    async def user_lock(
+        self, device_id: str, *, confirm: Confirm = False, timeout: float | None = None
+    ) -> CommandResult | None:
+        """Lock the charger: connected cars do not charge, schedules do not start charging.
+
+        Args:
+            confirm: Wait until the status shows the lock (True: up to 30 s; or seconds).
+
+        Raises:
+            CommandNotConfirmedError: ``confirm`` was asked and the lock never showed.
+        """
+        return await self._set_lock(device_id, locked=True, confirm=confirm, timeout=timeout)
+
+    async def user_unlock(
+        self, device_id: str, *, confirm: Confirm = False, timeout: float | None = None
+    ) -> CommandResult | None:
+        """Unlock the charger: a connected car charges (unless a schedule holds it).
+
+        Args:
+            confirm: Wait until the status shows the unlock (True: up to 30 s; or seconds).
+
+        Raises:
+            CommandNotConfirmedError: ``confirm`` was asked and the unlock never showed.
+        """
+        return await self._set_lock(device_id, locked=False, confirm=confirm, timeout=timeout)
+
+    async def _set_lock(
+        self, device_id: str, *, locked: bool, confirm: Confirm, timeout: float | None
+    ) -> CommandResult | None:
+        limit = confirm_timeout(confirm)
+        command = "userLock" if locked else "userUnlock"
+        result = await self.run_aev_command(device_id, command, timeout=timeout)
+        await self._confirm(device_id, command, limit, lambda s: s.sys_user_lock is locked)
+        return result
+
+    async def set_schedules(
+        self,
+        device_id: str,
+        slots: SlotSchedules,
+        *,
+        timeout: float | None = None,
+    ) -> CommandResult | None:
+        """Write the given schedule slots (others are left as they are).
+
+        Args:
+            slots: Schedules keyed by slot, ``0``-``4`` or the seed's ``"sch0"``-``"sch4"``;
+                each a :class:`Schedule` or the seed's camelCase dict. All are validated
+                before anything is sent.
+        """
+        variables = {"deviceId": check_id(device_id), "scheduleSlots": check_slots(slots)}
+        return await call(self._graphql, ops.SET_SCHEDULES, variables, timeout=timeout)
+
+    async def create_schedule(
+        self,
+        device_id: str,
+        slot_number: int,
+        schedule: Schedule | Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> CommandResult | None:
+        """Write one schedule slot (0-4); without ``schedule``, 00:30-04:30 every day."""
+        slot = check_slot(slot_number)
+        chosen = DEFAULT_SCHEDULE if schedule is None else check_schedule(schedule, slot)
+        return await self.set_schedules(device_id, {slot: chosen}, timeout=timeout)
+
+    async def enable_schedule(
+        self,
+        device_id: str,
+        slot_number: int,
+        enabled: bool = True,
+        *,
+        confirm: Confirm = False,
+        timeout: float | None = None,
+    ) -> CommandResult | None:
+        """Enable (or, with ``enabled=False``, disable) one schedule slot, keeping its times.
+
+        Raises:
+            ResponseError: the slot is incomplete on the charger (set it with create_schedule).
+            CommandNotConfirmedError: ``confirm`` was asked and the change never showed.
+        """
+        check_id(device_id)
+        slot = check_slot(slot_number)
+        limit = confirm_timeout(confirm)
+        wanted = bool(enabled)
+        current = await self.get_schedule(device_id, slot, timeout=timeout)
+        schedule = _with_enabled(current, slot, enabled=wanted)
+        result = await self.set_schedules(device_id, {slot: schedule}, timeout=timeout)
+
+        def applied(status: DeviceStatus) -> bool:
+            slots = status.schedules
+            reported = slots[slot] if slot < len(slots) else None
+            return reported is not None and reported.enabled is wanted
+
+        await self._confirm(device_id, "setSchedules", limit, applied)
+        return result
+
+    async def set_all_schedules_disabled(
+        self, device_id: str, *, confirm: Confirm = False, timeout: float | None = None
+    ) -> CommandResult | None:
+        """Disable every schedule and unlock the charger: a connected car starts charging.
+
+        Raises:
+            CommandNotConfirmedError: ``confirm`` was asked and the change never showed.
+        """
+        variables = {"deviceId": check_id(device_id)}
+        limit = confirm_timeout(confirm)
+        operation = ops.SET_ALL_SCHEDULES_DISABLED
+        result = await call(self._graphql, operation, variables, timeout=timeout)
+
+        def applied(status: DeviceStatus) -> bool:
+            return status.sys_user_lock is False and all(
+                slot is None or not slot.enabled for slot in status.schedules
+            )
+
+        await self._confirm(device_id, operation.name, limit, applied)
+        return result
+
+    async def set_solar(
+        self,
+        device_id: str,
+        override: bool = False,
+        charge_always: bool = False,
+        max_grid_charge_percent: int = 10,
+        charge_outside_schedules: bool | None = None,
+        *,
+        confirm: Confirm = False,
+        timeout: float | None = None,
+    ) -> CommandResult | None:
+        """Set solar charging: override, charge always, and the grid share (0-100 %).
+
+        ``max_grid_charge_percent`` is relative to the charger's maximum (7.2 kW = 100 %).
+
+        Raises:
+            CommandNotConfirmedError: ``confirm`` was asked and the change never showed.
+        """
+        percent = check_percentage(max_grid_charge_percent)
+        variables = {
+            "deviceId": check_id(device_id),
+            "override": bool(override),
+            "chargeAlways": bool(charge_always),
+            "maxGridChargePercent": percent,
+            "chargeOutsideSchedules": _optional_flag(charge_outside_schedules),
+        }
+        limit = confirm_timeout(confirm)
+        result = await call(self._graphql, ops.SET_SOLAR, variables, timeout=timeout)
+
+        def applied(status: DeviceStatus) -> bool:
+            return (
+                status.solar_override is variables["override"]
+                and status.solar_charge_always is variables["chargeAlways"]
+                and status.solar_max_grid_charge_percent == percent
+            )
+
+        await self._confirm(device_id, ops.SET_SOLAR.name, limit, applied)
+        return result
+
+    async def upsert_device_friendly_name(
+        self, device_id: str, friendly_name: str, *, timeout: float | None = None
+    ) -> str | None:
+        """Rename the charger (as shown in the app); returns the name now stored."""
+        variables = {
+            "deviceId": check_id(device_id),
+            "friendlyName": check_id(friendly_name, "friendly_name"),
+        }
+        operation = ops.UPSERT_DEVICE_FRIENDLY_NAME
+        info = await call(self._graphql, operation, variables, timeout=timeout)
+        return info.friendly_name if info else None
+
+    async def set_schedule_names(
+        self,
+        device_id: str,
+        names: Mapping[int, str] | Sequence[str | None],
+        *,
+        timeout: float | None = None,
+    ) -> DeviceInfo:
+        """Name schedule slots: ``{0: "Night"}`` or a sequence indexed by slot (None skips).
+
+        Fixes the seed, whose ``set_schedule_names`` sent no names at all.
+        """
+        variables = {"deviceId": check_id(device_id)} | check_schedule_names(names)
+        return await call(self._graphql, ops.SET_SCHEDULE_NAMES, variables, timeout=timeout)
+
+    async def create_charge_rate(
+        self,
+        device_id: str,
+        price: float,
+        *,
+        time_start_local: str | None = None,
+        time_stop_local: str | None = None,
+        start_date_time: date | datetime | str | None = None,
+        stop_date_time: date | datetime | str | None = None,
+        days: Sequence[bool] | None = None,
+        timeout: float | None = None,
+    ) -> ChargeRate:
+        """Add a tariff period (price per kWh); returns it with its new id.
+
+        Fixes the seed, whose ``create_charge_rate`` took no arguments and could not work.
+
+        Args:
+            days: Seven booleans, Monday first; every day by default.
+        """
+        variables = {"deviceId": check_id(device_id)} | _rate_variables(
+            price, time_start_local, time_stop_local, start_date_time, stop_date_time, days
+        )
+        return await call(self._graphql, ops.CREATE_CHARGE_RATE, variables, timeout=timeout)
+
+    async def set_charge_rate(
+        self,
+        charge_id: str,
+        price: float,
+        *,
+        time_start_local: str | None = None,
+        time_stop_local: str | None = None,
+        start_date_time: date | datetime | str | None = None,
+        stop_date_time: date | datetime | str | None = None,
+        days: Sequence[bool] | None = None,
+        timeout: float | None = None,
+    ) -> bool | None:
+        """Change a tariff period (``updateChargeRate``); returns the service's flag.
+
+        Args:
+            days: Seven booleans, Monday first; every day by default.
+        """
+        variables = {"id": check_id(charge_id, "charge_id")} | _rate_variables(
+            price, time_start_local, time_stop_local, start_date_time, stop_date_time, days
+        )
+        return await call(self._graphql, ops.UPDATE_CHARGE_RATE, variables, timeout=timeout)
+
+    async def delete_charge_rate(
+        self, charge_id: str, *, timeout: float | None = None
+    ) -> bool | None:
+        """Delete a tariff period; returns the service's flag."""
+        variables = {"id": check_id(charge_id, "charge_id")}
+        return await call(self._graphql, ops.DELETE_CHARGE_RATE, variables, timeout=timeout)
+
+    async def unclaim_device(self, device_id: str, *, timeout: float | None = None) -> bool | None:
+        """Release the charger from this account (it must be claimed again to be used)."""
+        variables = {"deviceId": check_id(device_id)}
+        return await call(self._graphql, ops.UNCLAIM_DEVICE, variables, timeout=timeout)
+
+    async def claim_device_by_name(
+        self, device_name: str, *, timeout: float | None = None
+    ) -> Device | None:
+        """Claim a charger by the device name printed on it; returns it (id and name)."""
+        variables = {"deviceName": check_id(device_name, "device_name")}
+        return await call(self._graphql, ops.CLAIM_DEVICE_BY_NAME, variables, timeout=timeout)
+
+    async def upsert_account(
+        self, first_name: str | None, last_name: str | None, *, timeout: float | None = None
+    ) -> bool | None:
+        """Set the account holder's name; returns the service's flag."""
+        variables = {
+            "firstName": check_text(first_name, "first_name"),
+            "lastName": check_text(last_name, "last_name"),
+        }
+        return await call(self._graphql, ops.UPSERT_ACCOUNT, variables, timeout=timeout)
+
+    async def register_mobile_device(
+        self, token: str, *, timeout: float | None = None
+    ) -> bool | None:
+        """Register a push-notification token for this account (rarely needed)."""
+        variables = {"token": check_id(token, "token")}
+        return await call(self._graphql, ops.REGISTER_MOBILE_DEVICE, variables, timeout=timeout)
+
+    async def unregister_mobile_device(
+        self, token: str, *, timeout: float | None = None
+    ) -> bool | None:
+        """Remove a push-notification token from this account."""
+        variables = {"token": check_id(token, "token")}
+        operation = ops.UNREGISTER_MOBILE_DEVICE
+        return await call(self._graphql, operation, variables, timeout=timeout)
+
+    # -- waiting for a state ----------------------------------------------------------------
+
+    async def wait_for(
+        self,
+        device_id: str,
+        predicate: Callable[[DeviceStatus], bool],
+        timeout: float | None = None,
+    ) -> DeviceStatus:
+        """Wait until the charger's status satisfies ``predicate``; returns that status.
+
+        Follows the device's update stream (which starts with a fresh snapshot, so a
+        change made just before is seen too) and polls the full status every
+        ``confirm_interval`` seconds while the session's websocket is not connected.
+
+        Args:
+            timeout: Seconds (30 by default).
+
+        Raises:
+            AndersenTimeoutError: not within ``timeout``.
+            ReauthRequiredError: the session cannot continue.
+        """
+        limit = DEFAULT_CONFIRM_TIMEOUT if timeout is None else check_seconds(timeout)
+        return await wait_for_status(
+            self.streams,
+            self.get_device_status,
+            check_id(device_id),
+            predicate,
+            timeout=limit,
+            interval=self.confirm_interval,
+        )
+
+    async def _confirm(
+        self, device_id: str, command: str, limit: float | None, applied: StatusPredicate
+    ) -> None:
+        """Wait until ``applied`` holds, if ``confirm=`` asked for it (``limit``)."""
+        if limit is None:
+            return
+        try:
+            await self.wait_for(device_id, applied, limit)
+        except AndersenTimeoutError:
+            raise CommandNotConfirmedError(
+                device_id=device_id, command=command, timeout=limit
+            ) from None
+
+
+def _optional_flag(value: object) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _with_enabled(current: ScheduleSlot, slot: int, *, enabled: bool) -> Schedule:
+    """The reported slot with ``enabled`` changed, complete enough to be written back.
+
+    Raises:
+        ResponseError: the charger reported the slot incompletely.
+    """
+    try:
+        return check_schedule(current.model_dump(exclude_none=True) | {"enabled": enabled})
+    except InvalidInputError:
+        raise ResponseError(
+            f"getDevice: schedule slot {slot} is incomplete on the charger; write it"
+            " with create_schedule() first",
+            operation="getDevice",
+            path=f"getDevice.deviceStatus.scheduleSlotsArray.{slot}",
+        ) from None
+
+
+def _rate_variables(
+    price: object,
+    time_start_local: object,
+    time_stop_local: object,
+    start_date_time: object,
+    stop_date_time: object,
+    days: object,
+) -> dict[str, Any]:
+    """The tariff variables of ``createChargeRate`` and ``updateChargeRate``, checked."""
+    return {
+        "price": check_amount(price, "price"),
+        "timeStartLocal": check_text(time_start_local, "time_start_local"),
+        "timeStopLocal": check_text(time_stop_local, "time_stop_local"),
+        "startDateTime": check_date(start_date_time, "start_date_time"),
+        "stopDateTime": check_date(stop_date_time, "stop_date_time"),
+        **dict(zip(_WEEKDAY_ARGS, check_days(days), strict=True)),
+    }
