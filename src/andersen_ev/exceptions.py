@@ -6,26 +6,34 @@ wrong and what to do; they never contain a password, token or device secret.
 ::
 
     AndersenError
-    ├── AndersenConnectionError (also a ConnectionError): the service could not be reached
-    ├── AndersenTimeoutError (also a TimeoutError): the service did not answer in time
+    ├── ServiceUnavailableError: the cloud cannot be used right now; try again later
+    │   ├── AndersenConnectionError (also a ConnectionError): it could not be reached
+    │   ├── AndersenTimeoutError (also a TimeoutError): it did not answer in time
+    │   ├── RateLimitedError: it asked us to slow down (carries ``retry_after``)
+    │   └── ServerError: it failed (HTTP 5xx) and retrying did not help
+    ├── OutcomeUnknownError: a command may or may not have been applied: read the state
+    │   └── CommandNotConfirmedError: a command's effect never showed in the device status
     ├── ApiError: the GraphQL API answered errors (carries ``errors`` and ``extensions``)
     │   └── DeviceNotFoundError: no device of this account has that id or name
-    ├── RateLimitedError: the service asked us to slow down (carries ``retry_after``)
-    ├── ServerError: the service failed (HTTP 5xx) and retrying did not help
     ├── ResponseError: a reply that does not fit the models (carries operation and path)
-    ├── CommandNotConfirmedError: a command's effect never showed in the device status
     ├── RestoreError: state saved by charge_now (or a plan) could not all be put back
     ├── InvalidInputError (also a ValueError): bad arguments, refused before sending
     │   ├── PriceDataError: price data refused (carries ``where``: the line or entry)
     │   └── PlanNotFeasibleError: the energy cannot be delivered before the deadline
     ├── RunningEventLoopError (also a RuntimeError): andersen_ev.sync called inside a loop
-    ├── AuthenticationError: logging in or staying logged in failed
+    ├── AuthenticationError: logging in or staying logged in failed; the user must act
     │   ├── InvalidCredentialsError: wrong password or unknown email
     │   ├── ReauthRequiredError: the session is over; log in with the password again
     │   └── UnsupportedChallengeError: Cognito asked for a step this library cannot answer
     ├── CognitoError: any other error answered by Cognito (carries its ``code``)
     └── TokenStoreError: the token file cannot be read or written
         └── InsecureTokenFileError: the token file is readable by other users
+
+Three branches tell a caller what to do without reading messages:
+:class:`ServiceUnavailableError` (wait and try again: nothing was changed, or the call was
+a read), :class:`AuthenticationError` (a person must log in again) and
+:class:`OutcomeUnknownError` (a command may have been applied: read the status before
+sending it again; never a blind retry).
 
 Transport failures (aiohttp errors and timeouts) are mapped to these classes in one place,
 :func:`transport_errors`.
@@ -52,6 +60,7 @@ __all__ = [
     "InsecureTokenFileError",
     "InvalidCredentialsError",
     "InvalidInputError",
+    "OutcomeUnknownError",
     "PlanNotFeasibleError",
     "PriceDataError",
     "RateLimitedError",
@@ -60,6 +69,7 @@ __all__ = [
     "RestoreError",
     "RunningEventLoopError",
     "ServerError",
+    "ServiceUnavailableError",
     "TokenStoreError",
     "UnsupportedChallengeError",
     "transport_errors",
@@ -70,7 +80,17 @@ class AndersenError(Exception):
     """Root of every error raised by andersen-ev."""
 
 
-class AndersenConnectionError(AndersenError, ConnectionError):
+class ServiceUnavailableError(AndersenError):
+    """The Andersen cloud (or its Cognito user pool) cannot be used right now: an outage.
+
+    Nothing this error interrupted changed anything on the service (mutations that may have
+    reached it raise :class:`OutcomeUnknownError` instead), so trying again later is safe.
+    A host maps it to "not ready, retry later" (Home Assistant: ``ConfigEntryNotReady``,
+    ``UpdateFailed``).
+    """
+
+
+class AndersenConnectionError(ServiceUnavailableError, ConnectionError):
     """The Andersen cloud (or its Cognito user pool) could not be reached.
 
     Usually transient: check the network connection and try again later.
@@ -85,7 +105,7 @@ class AndersenConnectionError(AndersenError, ConnectionError):
         self.before_request = before_request
 
 
-class AndersenTimeoutError(AndersenError, TimeoutError):
+class AndersenTimeoutError(ServiceUnavailableError, TimeoutError):
     """The Andersen cloud (or its Cognito user pool) did not answer in time. Try again later."""
 
 
@@ -249,7 +269,7 @@ class DeviceNotFoundError(ApiError):
     """
 
 
-class RateLimitedError(AndersenError):
+class RateLimitedError(ServiceUnavailableError):
     """The service answered 429 Too Many Requests.
 
     Attributes:
@@ -264,7 +284,7 @@ class RateLimitedError(AndersenError):
         self.retry_after = retry_after
 
 
-class ServerError(AndersenError):
+class ServerError(ServiceUnavailableError):
     """The service failed with an HTTP 5xx status (and retrying, where allowed, did not help).
 
     For a mutation this means it may or may not have been applied: read the state back
@@ -300,7 +320,26 @@ class ResponseError(AndersenError):
         self.path = path
 
 
-class CommandNotConfirmedError(AndersenError):
+class OutcomeUnknownError(AndersenError):
+    """A command may or may not have been applied: read the state before sending it again.
+
+    Raised for a mutation whose request may have reached the service when its answer was
+    lost (the connection broke after sending, no answer in time, a 5xx) or never showed
+    its effect (:class:`CommandNotConfirmedError`). Sending it again blindly could apply it
+    twice (a second charge rate, a lock toggled back): read the device status first.
+
+    Attributes:
+        operation: The mutation (``runAEVCommand``, ``setSchedules`` ...).
+        device_id: The charger, when the command was for one.
+    """
+
+    def __init__(self, message: str, *, operation: str, device_id: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.device_id = device_id
+
+
+class CommandNotConfirmedError(OutcomeUnknownError):
     """A command was sent but the device status never showed its effect in time.
 
     The service returns null whether or not a command is applied, so the library confirms
@@ -315,9 +354,10 @@ class CommandNotConfirmedError(AndersenError):
     def __init__(self, *, device_id: str, command: str, timeout: float) -> None:
         super().__init__(
             f"{command} on device {device_id} was sent but not confirmed within {timeout:g} s;"
-            " the charger may be offline: check get_device_status() before retrying"
+            " the charger may be offline: check get_device_status() before retrying",
+            operation=command,
+            device_id=device_id,
         )
-        self.device_id = device_id
         self.command = command
         self.timeout = timeout
 

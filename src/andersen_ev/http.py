@@ -33,6 +33,7 @@ from andersen_ev.exceptions import (
     AndersenError,
     AndersenTimeoutError,
     ApiError,
+    OutcomeUnknownError,
     RateLimitedError,
     ReauthRequiredError,
     ResponseError,
@@ -299,10 +300,12 @@ class GraphQLHttp:
         )
 
 
-def _maybe_applied(operation: str, exc: Exception) -> AndersenError | None:
+def _maybe_applied(operation: str, exc: Exception) -> OutcomeUnknownError | None:
     """The error for a mutation lost after its request may have reached the service.
 
-    Its message must not invite a blind retry. None when ``exc`` already says the right thing.
+    Its class says "read the state before repeating"; its message never invites a blind
+    retry. None when ``exc`` provably left the service untouched (refused before sending,
+    rate limited).
     """
     advice = (
         "so it may or may not have been applied: read the state back (get_device_status())"
@@ -311,13 +314,14 @@ def _maybe_applied(operation: str, exc: Exception) -> AndersenError | None:
     if isinstance(exc, AndersenConnectionError) and not exc.before_request:
         cause = exc.__cause__
         detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        return AndersenConnectionError(
-            f"GraphQL {operation}: the connection failed after the request was sent{detail},"
-            f" {advice}"
-        )
-    if isinstance(exc, AndersenTimeoutError):
-        return AndersenTimeoutError(f"GraphQL {operation} got no answer in time, {advice}")
-    return None
+        what = f"the connection failed after the request was sent{detail}"
+    elif isinstance(exc, AndersenTimeoutError):
+        what = "got no answer in time"
+    elif isinstance(exc, ServerError):
+        what = f"failed with HTTP {exc.status} from the service"
+    else:
+        return None
+    return OutcomeUnknownError(f"GraphQL {operation} {what}, {advice}", operation=operation)
 
 
 @cache

@@ -18,6 +18,7 @@ from andersen_ev.exceptions import (
     DeviceNotFoundError,
     InvalidCredentialsError,
     InvalidInputError,
+    OutcomeUnknownError,
     RateLimitedError,
     ResponseError,
     TokenStoreError,
@@ -76,6 +77,11 @@ _LIBRARY_ERRORS: Final[tuple[tuple[type[AndersenError], ExitCode, str | None], .
         CommandNotConfirmedError,
         ExitCode.NOT_CONFIRMED,
         "run 'andersen-ev status' to see what the charger reports",
+    ),
+    (
+        OutcomeUnknownError,
+        ExitCode.NOT_CONFIRMED,
+        "run 'andersen-ev status' to see whether it was applied before repeating it",
     ),
     (RateLimitedError, ExitCode.ERROR, None),
     (
