@@ -10,10 +10,10 @@ import asyncio
 import inspect
 import logging
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from gql import Client, GraphQLRequest
+from gql import Client
 from gql.client import ReconnectingAsyncClientSession
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.aiohttp_websockets import AIOHTTPWebsocketsTransport
@@ -25,34 +25,22 @@ from gql.transport.exceptions import (
 from gql.transport.websockets import WebsocketsTransport
 from tenacity import retry, stop_after_attempt
 
-from andersen_ev.graphql import operation_document
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from andersen_ev.testing.websocket import GRAPHQL_TRANSPORT_WS, GRAPHQL_WS
+from tests.testing.gql_helpers import (  # gql_leftovers: a fixture, found here by pytest
+    Transport,
+    gql_leftovers,  # noqa: F401
+    make_transport,
+    subscription,
+)
 from tests.testing.ws_helpers import bearer, eventually
 
-Transport = WebsocketsTransport | AIOHTTPWebsocketsTransport
+pytestmark = pytest.mark.usefixtures("gql_leftovers")
+#: The subprotocol where one is enough (graphql-ws's own; the legacy one behaves alike).
+WS = GRAPHQL_TRANSPORT_WS
 TRANSPORTS = pytest.mark.parametrize(
     "transport_class", [WebsocketsTransport, AIOHTTPWebsocketsTransport]
 )
-
-
-def transport(
-    cloud: AndersenCloud,
-    transport_class: type[Transport],
-    token: str,
-    protocol: str = GRAPHQL_TRANSPORT_WS,
-) -> Transport:
-    return transport_class(
-        url=cloud.endpoints.websocket_url,
-        subprotocols=[protocol],
-        init_payload={"authToken": token},
-    )
-
-
-def subscription(device_id: str) -> GraphQLRequest:
-    return GraphQLRequest(
-        operation_document("deviceStatusUpdated"), variable_values={"id": device_id}
-    )
 
 
 @TRANSPORTS
@@ -64,7 +52,7 @@ async def test_gql_logs_the_bearer_token_at_debug(
 ) -> None:
     token = bearer(andersen_cloud, andersen_user)
     with caplog.at_level(logging.DEBUG, logger="gql"):
-        async with Client(transport=transport(andersen_cloud, transport_class, token)):
+        async with Client(transport=make_transport(andersen_cloud, transport_class, WS, token)):
             pass
     leaks = [r for r in caplog.records if token in r.getMessage()]
     assert leaks, "gql no longer logs connection_init: see docs/design.md"
@@ -76,7 +64,7 @@ async def _close_seen_by_gql(
     cloud: AndersenCloud, transport_class: type[Transport], token: str, device: str, code: int
 ) -> TransportConnectionFailed:
     """What a gql subscription raises when the server closes the socket with ``code``."""
-    client = Client(transport=transport(cloud, transport_class, token))
+    client = Client(transport=make_transport(cloud, transport_class, WS, token))
     async with client as session, aclosing(session.subscribe(subscription(device))) as events:
         first = asyncio.create_task(anext(events))
         await eventually(lambda: cloud.state.hub.subscriber_count(device) == 1)
@@ -125,25 +113,31 @@ async def test_gql_reconnects_but_does_not_resubscribe(
     transport_class: type[Transport],
 ) -> None:
     hub, stats = andersen_cloud.state.hub, andersen_cloud.stats
-    client = Client(
-        transport=transport(andersen_cloud, transport_class, bearer(andersen_cloud, andersen_user))
+    gql_transport = make_transport(
+        andersen_cloud, transport_class, WS, bearer(andersen_cloud, andersen_user)
     )
+    client = Client(transport=gql_transport)
     session = await client.connect_async(reconnecting=True)  # type: ignore[no-untyped-call]
     assert isinstance(session, ReconnectingAsyncClientSession)
+    # gql's own reconnecting task (typed None in gql, for it starts as None)
+    connector = cast("asyncio.Task[None]", session._connect_task)
     try:
         async with aclosing(session.subscribe(subscription(andersen_charger.id))) as events:
             first = asyncio.create_task(anext(events))
             await eventually(lambda: hub.subscriber_count(andersen_charger.id) == 1)
+            receiving = gql_transport.receive_data_task
             await andersen_cloud.drop_websockets()
             # the subscription ends with the socket: its consumer must start it again
             with pytest.raises(TransportConnectionFailed):
                 await first
-        await eventually(lambda: stats.websocket_connects == 2)  # the session came back ...
-        await eventually(lambda: stats.websockets_open == 1)
+        # the session came back (gql's receive task is set once connection_ack has come) ...
+        await eventually(lambda: gql_transport.receive_data_task not in (None, receiving))
+        assert (stats.websocket_connects, stats.websockets_open) == (2, 1)
         assert hub.subscriber_count() == 0  # ... without the subscription
         assert stats.subscriptions_started == 1
     finally:
         await client.close_async()  # type: ignore[no-untyped-call]
+        await asyncio.wait([connector])  # gql cancels it without waiting for it to end
 
 
 @TRANSPORTS
@@ -157,7 +151,7 @@ async def test_gql_reconnects_with_the_init_payload_it_was_given(
 ) -> None:
     stats = andersen_cloud.stats
     first_token = bearer(andersen_cloud, andersen_user)
-    gql_transport = transport(andersen_cloud, transport_class, first_token, protocol)
+    gql_transport = make_transport(andersen_cloud, transport_class, protocol, first_token)
     client = Client(transport=gql_transport)
     # one attempt, to see it fail (gql's default: forever, backing off up to a minute)
     session = await client.connect_async(  # type: ignore[no-untyped-call]
@@ -188,6 +182,7 @@ async def test_gql_reconnects_with_the_init_payload_it_was_given(
             assert stats.websocket_connects == 2  # no socket was even tried
     finally:
         await client.close_async()  # type: ignore[no-untyped-call]
+        await asyncio.wait([connector])
 
 
 def test_gql_http_transport_cannot_share_a_session() -> None:
