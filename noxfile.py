@@ -41,10 +41,9 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
     session.install("ruff>=0.6")
-    session.run(
-        "ruff", "check", "src", "tests", "noxfile.py", "benchmarks", "examples", *session.posargs
-    )
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", "benchmarks", "examples")
+    paths = ("src", "tests", "tools", "noxfile.py", "benchmarks", "examples")
+    session.run("ruff", "check", *paths, *session.posargs)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PYTHON)

@@ -21,35 +21,22 @@ from gql.transport.exceptions import (
 )
 from gql.transport.websockets import WebsocketsTransport
 
-from andersen_ev.graphql import operation_document, schema_sdl
+from andersen_ev.graphql import schema_sdl
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from andersen_ev.testing.websocket import GRAPHQL_TRANSPORT_WS, GRAPHQL_WS
+from tests.testing.gql_helpers import (  # gql_leftovers: a fixture, found here by pytest
+    Transport,
+    gql_leftovers,  # noqa: F401
+    make_transport,
+    subscription,
+)
 from tests.testing.ws_helpers import bearer, eventually
 
-Transport = WebsocketsTransport | AIOHTTPWebsocketsTransport
-
 pytestmark = [
+    pytest.mark.usefixtures("gql_leftovers"),
     pytest.mark.parametrize("protocol", [GRAPHQL_WS, GRAPHQL_TRANSPORT_WS]),
     pytest.mark.parametrize("transport_class", [WebsocketsTransport, AIOHTTPWebsocketsTransport]),
 ]
-
-
-def make_transport(
-    cloud: AndersenCloud, transport_class: type[Transport], protocol: str, token: str
-) -> Transport:
-    """A gql websocket transport offering only ``protocol``."""
-    return transport_class(
-        url=cloud.endpoints.websocket_url,
-        subprotocols=[protocol],
-        init_payload={"authToken": token},
-    )
-
-
-def subscription(device_id: str) -> GraphQLRequest:
-    """The library's ``deviceStatusUpdated`` operation for one charger."""
-    return GraphQLRequest(
-        operation_document("deviceStatusUpdated"), variable_values={"id": device_id}
-    )
 
 
 async def test_gql_receives_published_events(

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from graphql import FieldNode, OperationDefinitionNode, parse
+from graphql import parse
 from yarl import URL
 
 from andersen_ev.graphql import operation_document
@@ -29,6 +29,7 @@ from andersen_ev.testing.websocket import (
     UNAUTHENTICATED,
     negotiate_protocol,
 )
+from tests.testing.selections import fields, operations, response_names
 from tests.testing.ws_helpers import bearer, eventually, status
 
 SUBSCRIPTION = operation_document("deviceStatusUpdated")
@@ -162,12 +163,10 @@ def status_fields(device_id: str, evse_state: int) -> dict[str, Any]:
 
 
 def _selected_fields() -> list[str]:
-    operation = parse(SUBSCRIPTION).definitions[0]
-    assert isinstance(operation, OperationDefinitionNode)
-    root = operation.selection_set.selections[0]
-    assert isinstance(root, FieldNode)
+    document = parse(SUBSCRIPTION)
+    (root,) = fields(document, operations(document)["deviceStatusUpdated"].selection_set)
     assert root.selection_set is not None
-    return [s.name.value for s in root.selection_set.selections if isinstance(s, FieldNode)]
+    return response_names(document, root.selection_set)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Scripts for maintainers (not shipped): run them from the repository root."""
