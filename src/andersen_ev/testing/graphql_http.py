@@ -22,7 +22,9 @@ What a request meets, in order:
 7. execution -> 200 with ``data`` and, for fields that failed, ``errors`` with ``path``
    and ``extensions.code`` (``NOT_FOUND``, ``BAD_USER_INPUT``, ...; an error without a
    code is an emulator bug, logged, and answered ``INTERNAL_SERVER_ERROR``);
-8. the malformed-reply fault: the request was executed (state changed), but the 200 reply
+8. the wire variants, when the realism asks for them
+   (:mod:`~andersen_ev.testing.wire_variants`): ``data`` in the types other clients saw;
+9. the malformed-reply fault: the request was executed (state changed), but the 200 reply
    keeps ``data``'s keys while giving every root field a value of the wrong shape (an
    object or list becomes the string ``"malformed"``; a scalar or null becomes the object
    ``{"malformed": true}``), counted in ``stats.faults_injected["malformed_reply"]``.
@@ -56,6 +58,7 @@ from andersen_ev.testing._keys import CLOUD_KEY
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.faults import HttpFault
 from andersen_ev.testing.tokens import TokenError
+from andersen_ev.testing.wire_variants import vary
 
 __all__ = ["UNAUTHENTICATED_MESSAGE", "setup_routes"]
 
@@ -294,6 +297,8 @@ async def handle_graphql(request: web.Request) -> web.Response:
     )
     result: ExecutionResult = await outcome if inspect.isawaitable(outcome) else outcome
     reply: dict[str, Any] = {"data": result.data}
+    if cloud.realism.wire_variants:
+        reply["data"] = vary(result.data)
     if result.errors:
         reply["errors"] = _format_errors(list(result.errors))
     if cloud.faults.take("malformed_replies"):
