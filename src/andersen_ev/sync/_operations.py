@@ -154,7 +154,7 @@ class Operations:
         return self._call(_AsyncA2.get_schedule, device_id, slot_number, timeout=timeout)
 
     def get_solar(self, device_id: str, *, timeout: float | None = None) -> SolarSettings:
-        """Solar settings from ``getSolar`` (also in :meth:`get_device_status`)."""
+        """The charger's solar settings, read from its status (see the async ``get_solar``)."""
         return self._call(_AsyncA2.get_solar, device_id, timeout=timeout)
 
     def find_device(self, name_or_id: str, *, timeout: float | None = None) -> Device:
