@@ -293,8 +293,13 @@ async def _drop_websockets(
 
 def _stats(cloud: AndersenCloud, _body: dict[str, Any], _request: web.Request) -> Any:
     stats = cloud.stats
+    # Not dataclasses.asdict: it rebuilds a Counter from (key, count) pairs, counting pairs.
+    fields = {field.name: getattr(stats, field.name) for field in dataclasses.fields(stats)}
     return {
-        **dataclasses.asdict(stats),
+        **{
+            name: dict(value) if isinstance(value, dict) else value
+            for name, value in fields.items()
+        },
         "refreshes": stats.refreshes,
         "http_requests": stats.http_requests,
     }
