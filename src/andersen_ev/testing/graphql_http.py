@@ -49,12 +49,11 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 
 from andersen_ev.testing._keys import CLOUD_KEY
+from andersen_ev.testing.checked_documents import checked_document
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.faults import HttpFault
 from andersen_ev.testing.tokens import TokenError
@@ -210,13 +209,12 @@ def _prepare(request: _Request) -> tuple[DocumentNode, dict[str, Any]]:
         _Rejected: 400 with the code of the phase that failed.
     """
     schema = executable_schema()
-    try:
-        document = parse(request.query)
-    except GraphQLError as exc:
-        raise _Rejected.with_code(400, "GRAPHQL_PARSE_FAILED", exc) from exc
-    errors = validate(schema, document)
-    if errors:
-        raise _Rejected.with_code(400, "GRAPHQL_VALIDATION_FAILED", *errors)
+    checked = checked_document(request.query)
+    if checked.parse_error is not None:
+        raise _Rejected.with_code(400, "GRAPHQL_PARSE_FAILED", checked.parse_error)
+    if checked.document is None:
+        raise _Rejected.with_code(400, "GRAPHQL_VALIDATION_FAILED", *checked.validation_errors)
+    document = checked.document
     operation = get_operation_ast(document, request.operation_name)
     if operation is None:
         message = (

@@ -30,12 +30,11 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
     subscribe,
-    validate,
 )
 from graphql.pyutils import AwaitableOrValue
 
+from andersen_ev.testing.checked_documents import checked_document
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.graphql_http import UNAUTHENTICATED_MESSAGE
 from andersen_ev.testing.tokens import TokenError
@@ -104,13 +103,12 @@ def request_payload(payload: object) -> dict[str, Any] | str:
 
 def _prepare(payload: dict[str, Any]) -> _Request | list[GraphQLError]:
     """Parse and validate a request; the GraphQL errors when it cannot run."""
-    try:
-        document = parse(payload["query"])
-    except GraphQLError as error:
-        return [error]
-    errors = validate(executable_schema(), document)
-    if errors:
-        return list(errors)
+    checked = checked_document(payload["query"])
+    if checked.parse_error is not None:
+        return [checked.parse_error]
+    if checked.document is None:
+        return list(checked.validation_errors)
+    document = checked.document
     operation_name = payload.get("operationName") or None
     operation = get_operation_ast(document, operation_name)
     if operation is None:  # graphql-js's messages, as Apollo's executor answered them
