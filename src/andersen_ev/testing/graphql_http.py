@@ -56,6 +56,7 @@ from andersen_ev.testing._keys import CLOUD_KEY
 from andersen_ev.testing.checked_documents import checked_document
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.faults import HttpFault
+from andersen_ev.testing.leaf_executor import LeafExecutor
 from andersen_ev.testing.tokens import TokenError
 from andersen_ev.testing.wire_variants import vary
 
@@ -289,6 +290,7 @@ async def handle_graphql(request: web.Request) -> web.Response:
     outcome = execute(
         executable_schema(),
         document,
+        executor_class=LeafExecutor,
         context_value=RequestContext(cloud, user),
         variable_values=variables,
         operation_name=graphql_request.operation_name,

@@ -37,6 +37,7 @@ from graphql.pyutils import AwaitableOrValue
 from andersen_ev.testing.checked_documents import checked_document
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.graphql_http import UNAUTHENTICATED_MESSAGE
+from andersen_ev.testing.leaf_executor import LeafExecutor
 from andersen_ev.testing.tokens import TokenError
 from andersen_ev.testing.wire_variants import vary
 
@@ -359,7 +360,11 @@ class Connection(ABC):
             "operation_name": request.operation_name,
         }
         if request.operation is not OperationType.SUBSCRIPTION:
-            result = await _settled(execute(executable_schema(), request.document, **arguments))
+            document = request.document
+            outcome = execute(
+                executable_schema(), document, executor_class=LeafExecutor, **arguments
+            )
+            result = await _settled(outcome)
             return _one(result)
         stream = await _settled(subscribe(executable_schema(), request.document, **arguments))
         if isinstance(stream, ExecutionResult):
