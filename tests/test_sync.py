@@ -49,6 +49,7 @@ from andersen_ev import sync as sync_module
 from andersen_ev.stream import StatusSnapshot
 from andersen_ev.sync import (
     NOT_WRAPPED,
+    AppliedPlan,
     ChargeNow,
     DeviceUpdates,
     RunningEventLoopError,
@@ -764,6 +765,11 @@ def returns(function: Callable[..., Any]) -> Any:
 
 #: Where the facade returns its blocking counterpart of an async handle.
 BLOCKING_HANDLES: Final = {
+    "apply_charging_plan": (andersen_ev.AppliedPlan, AppliedPlan),
+    "charging_plan": (
+        AbstractAsyncContextManager[andersen_ev.AppliedPlan],
+        Iterator[AppliedPlan],
+    ),
     "charge_now": (andersen_ev.ChargeNow, ChargeNow),
     "subscribe_device_updates": (andersen_ev.DeviceUpdates, DeviceUpdates),
     "temporarily_unlocked": (

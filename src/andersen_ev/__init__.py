@@ -50,6 +50,7 @@ from andersen_ev.models import (
     ScheduleSlot,
     SolarSettings,
 )
+from andersen_ev.plan_control import AppliedPlan
 from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings, StreamState
 from andersen_ev.token_store import TokenStore
@@ -62,6 +63,7 @@ __all__ = [
     "AndersenError",
     "AndersenTimeoutError",
     "ApiError",
+    "AppliedPlan",
     "AuthenticationError",
     "Authenticator",
     "ChargeLog",
