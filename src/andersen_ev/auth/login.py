@@ -161,7 +161,7 @@ async def _exchange(cognito: CognitoClient, credentials: Credentials, username: 
 async def _initiate(cognito: CognitoClient, credentials: Credentials, username: str) -> _Progress:
     """``InitiateAuth``: offer ``A`` (and the remembered device's key) for ``username``."""
     device = credentials.device
-    ephemeral = Ephemeral.new()
+    ephemeral = await Ephemeral.new()
     parameters = {"USERNAME": username, "SRP_A": ephemeral.srp_a}
     if device is not None:
         parameters["DEVICE_KEY"] = device.key
@@ -184,7 +184,7 @@ async def _answer_next(
         )
     challenge = str(progress.step.challenge)
     _LOG.debug("answering the %s challenge", challenge)
-    reply = reply_to(
+    reply = await reply_to(
         progress.step, credentials, username=progress.username, ephemeral=progress.ephemeral
     )
     sent_at = datetime.now(UTC)

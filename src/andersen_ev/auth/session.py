@@ -319,7 +319,7 @@ class Authenticator:
                 "Cognito returned no device for this login (the user pool does not track"
                 " devices), so there is no device to confirm"
             )
-        password, config = new_device_secret(tokens.device_group_key, tokens.device_key)
+        password, config = await new_device_secret(tokens.device_group_key, tokens.device_key)
         cognito = self._cognito()
         access = tokens.access_token.get_secret_value()
         if await cognito.confirm_device(access, tokens.device_key, name, config):
