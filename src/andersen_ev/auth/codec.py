@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from http.client import responses
 from typing import Any, Final, Literal
 
 from andersen_ev.exceptions import CognitoError, InvalidInputError
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService"
+_SERVER_ERRORS: Final = 500
 CONTENT_TYPE: Final = "application/x-amz-json-1.1"
 
 
@@ -58,6 +60,7 @@ SESSION_LENGTH: Final = range(20, 4097)
 _CLIENT_ID: Final = Member("string", required=True, min_length=1, max_length=128)
 _ACCESS_TOKEN: Final = Member("string", required=True)
 _DEVICE_KEY: Final = Member("string", required=True, min_length=1, max_length=55)
+_VERIFIER_PART: Final = Member("string", min_length=0, max_length=131072)
 _SESSION: Final = Member("string", min_length=SESSION_LENGTH.start, max_length=SESSION_LENGTH[-1])
 
 #: The members this library sends, per operation, as Cognito's API model defines them.
@@ -78,7 +81,7 @@ OPERATIONS: Final[Mapping[str, Mapping[str, Member]]] = {
         "DeviceKey": _DEVICE_KEY,
         "DeviceSecretVerifierConfig": Member(
             "structure",
-            members={"PasswordVerifier": Member("string"), "Salt": Member("string")},
+            members={"PasswordVerifier": _VERIFIER_PART, "Salt": _VERIFIER_PART},
         ),
         "DeviceName": Member("string", min_length=1, max_length=1024),
     },
@@ -184,8 +187,12 @@ def read_error(status: int, body: bytes) -> tuple[str, str]:
 
     The code is ``__type`` without a namespace (``com.amazonaws#Code``) or a suffix
     (``Code:...``), else the HTTP status; the message is ``message``, else ``Message``, else
-    the body itself when it is not JSON.
+    the body itself when it is not JSON. A 5xx answer with an empty or HTML body (a proxy's
+    page) has the status as its code and the status's reason phrase as its message.
     """
+    stripped = body.strip()
+    if status >= _SERVER_ERRORS and (not stripped or stripped.startswith(b"<html>")):
+        return str(status), responses.get(status, "")
     text = body.decode(errors="replace")
     document: object
     try:
@@ -195,7 +202,7 @@ def read_error(status: int, body: bytes) -> tuple[str, str]:
     if not isinstance(document, dict):
         document = {}
     code = document.get("__type")
-    code = code if isinstance(code, str) and code else str(status)
-    code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+    code = code if isinstance(code, str) else ""
+    code = code.split(":", 1)[0].rsplit("#", 1)[-1] or str(status)
     message = document.get("message", document.get("Message", ""))
     return code, message if isinstance(message, str) else ""
