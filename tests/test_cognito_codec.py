@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from botocore import loaders, model, parsers, serialize
@@ -45,6 +45,7 @@ def botocore_request(operation: str, params: dict[str, Any]) -> tuple[dict[str, 
 
 def botocore_parse(operation: str, status: int, body: bytes) -> dict[str, Any]:
     shape = service().operation_model(operation).output_shape
+    assert shape is not None
     parsed: dict[str, Any] = parsers.create_parser("json").parse(
         {"status_code": status, "headers": {}, "body": body}, shape
     )
@@ -57,8 +58,12 @@ def botocore_parse(operation: str, status: int, body: bytes) -> dict[str, Any]:
 
 def member_of(shape: model.Shape, required: bool) -> Member:
     """What the codec's table should say of a member of the model."""
-    kind = shape.type_name
-    assert kind in ("string", "map", "structure"), kind
+    kinds: dict[str, Literal["string", "map", "structure"]] = {
+        "string": "string",
+        "map": "map",
+        "structure": "structure",
+    }
+    kind = kinds[shape.type_name]
     members = {}
     if isinstance(shape, model.StructureShape):
         members = {

@@ -37,6 +37,8 @@ __all__ = [
 #: The largest reply body read, in bytes. The largest real answers (a device status, a
 #: year of charge logs) are tens of kilobytes.
 MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
+
+
 class _RequestOptions(TypedDict):
     allow_redirects: bool
 
