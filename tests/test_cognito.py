@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
 from andersen_ev import (
+    AndersenA2,
     AndersenConnectionError,
     AndersenTimeoutError,
     Authenticator,
@@ -32,6 +34,7 @@ from andersen_ev import (
     RateLimitedError,
     ReauthRequiredError,
     ServerError,
+    TokenStore,
 )
 from andersen_ev.auth.answers import read_auth_step
 from andersen_ev.auth.codec import CONTENT_TYPE, TARGET_PREFIX, read_error
@@ -445,3 +448,56 @@ def test_import_does_not_load_botocore(children: Children) -> None:
         "import sys, andersen_ev; sys.exit('botocore' in sys.modules or 'graphql' in sys.modules)"
     )
     assert children.run([sys.executable, "-c", code]).returncode == 0
+
+
+STORED_SESSION = """
+import asyncio, sys
+from andersen_ev import AndersenA2, Endpoints, TokenStore
+
+async def main():
+    store = TokenStore(sys.argv[1])
+    async with AndersenA2(
+        endpoints=Endpoints(cognito_url=sys.argv[2], user_lookup_url=sys.argv[3]),
+        tokens=await store.load(),
+        on_tokens_updated=store.update,
+    ) as a2:
+        await a2.auth.refresh()
+        await a2.authenticate(sys.argv[4], sys.argv[5])  # with the remembered device
+        await a2.forget_device()
+        await a2.sign_out()
+    print(sorted(name for name in sys.modules if name.split(".")[0] in ("botocore", "boto3")))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_whole_session_never_imports_botocore(
+    tmp_path: Path,
+    children: Children,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_credentials: tuple[str, str],
+) -> None:
+    """Stored tokens, a refresh, a device login, forgetting, signing out: no botocore."""
+    store = TokenStore(tmp_path / "tokens.json")
+    endpoints = andersen_cloud.endpoints
+    async with AndersenA2(endpoints=endpoints, on_tokens_updated=store.update) as a2:
+        await a2.authenticate(*andersen_credentials)
+        await a2.confirm_device("parent")
+    command = [
+        sys.executable,
+        "-c",
+        STORED_SESSION,
+        str(store.path),
+        endpoints.cognito_url,
+        endpoints.user_lookup_url,
+        *andersen_credentials,
+    ]
+    result = await asyncio.to_thread(children.run, command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"
+    calls = andersen_cloud.stats.cognito_calls
+    assert calls["InitiateAuth:REFRESH_TOKEN_AUTH"] == 1
+    assert calls["RespondToAuthChallenge:DEVICE_PASSWORD_VERIFIER"] == 1
+    assert calls["GlobalSignOut"] == 1
+    assert not store.path.exists()
