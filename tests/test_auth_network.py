@@ -385,12 +385,17 @@ def chain(error: BaseException) -> Iterator[BaseException]:
 
 
 def echo(status: int) -> Handler:
-    """An error answer quoting the whole request (and its headers) back."""
+    """An error answer quoting the whole request (and its headers) back, code included."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        quoted = (await request.read()).decode() + " " + json.dumps(dict(request.headers))
+        sent = await request.read()
+        quoted = sent.decode() + " " + json.dumps(dict(request.headers))
+        values = " ".join(str(v) for v in json.loads(sent).values() if not isinstance(v, dict))
+        nested = [v for v in json.loads(sent).values() if isinstance(v, dict)]
+        values += " " + " ".join(str(v) for d in nested for v in d.values())
+        code = "Invalid " + values.replace(":", "").replace("#", "")  # all of it survives
         return web.Response(
-            body=json.dumps({"__type": "InvalidParameterException", "message": quoted}).encode(),
+            body=json.dumps({"__type": code, "message": quoted}).encode(),
             status=status,
             content_type="application/x-amz-json-1.1",
             headers={"Location": f"http://localhost/?{quoted[:200]}"},

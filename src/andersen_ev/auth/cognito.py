@@ -49,8 +49,9 @@ _LOG = logging.getLogger(__name__)
 
 #: The largest Cognito answer read (real ones are a few kilobytes: three tokens at most).
 MAX_COGNITO_REPLY_BYTES: Final = 256 * 1024
-#: Longest part of Cognito's own error message kept in a :class:`CognitoError`.
+#: Longest part of Cognito's own error message (and code) kept in a :class:`CognitoError`.
 _MAX_MESSAGE: Final = 300
+_MAX_CODE: Final = 100
 #: Request strings at least this long are scrubbed from error messages (tokens, sessions).
 _SCRUB_MIN_LENGTH: Final = 12
 _JWT_LIKE: Final = re.compile(r"eyJ[\w-]*\.[\w.-]+")
@@ -68,7 +69,7 @@ def _string_leaves(value: object) -> Iterator[str]:
         yield str(value)
 
 
-def _scrub(message: str, params: Mapping[str, Any]) -> str:
+def _scrub(message: str, params: Mapping[str, Any], limit: int = _MAX_MESSAGE) -> str:
     """Remove from ``message`` every long string we sent, and anything shaped like a JWT.
 
     Some servers echo the rejected token in the message (moto does, for GlobalSignOut).
@@ -77,8 +78,8 @@ def _scrub(message: str, params: Mapping[str, Any]) -> str:
         if len(secret) >= _SCRUB_MIN_LENGTH:
             message = message.replace(secret, "[redacted]")
     message = _JWT_LIKE.sub("[redacted]", message)
-    if len(message) > _MAX_MESSAGE:
-        message = message[:_MAX_MESSAGE] + "..."
+    if len(message) > limit:
+        message = message[:limit] + "..."
     return message
 
 
@@ -121,6 +122,7 @@ def _fail(operation: str, params: Mapping[str, Any], reply: _Reply) -> NoReturn:
     An outage's ``__cause__`` is the :class:`CognitoError` with Cognito's code.
     """
     code, message = read_error(reply.status, reply.body)
+    code = _scrub(code, params, _MAX_CODE)  # a hostile server may echo the request there too
     status = reply.status
     _LOG.debug("Cognito %s answered %s (HTTP %d)", operation, code, status)
     error = CognitoError(code, _scrub(message, params), operation=operation, status=status)
