@@ -148,9 +148,16 @@ class AndersenA2(Commands):
     def tokens(self) -> Tokens | None:
         """The current tokens (None before :meth:`authenticate` and after :meth:`sign_out`).
 
-        ``a2.tokens.model_dump_json()`` is what to save; ``AndersenA2(tokens=...)`` resumes.
+        ``a2.tokens.to_json()`` (or ``to_dict()``) is what to save; ``AndersenA2(tokens=...)``
+        resumes.
         """
         return self.auth.tokens
+
+    @property
+    def account_id(self) -> str | None:
+        """The account's stable id (:attr:`Tokens.account_id`), None while not logged in."""
+        tokens = self.auth.tokens
+        return tokens.account_id if tokens is not None else None
 
     async def authenticate(self, email: str, password: str) -> Tokens:
         """Log in with the Konnect+ email and password.

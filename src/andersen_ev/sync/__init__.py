@@ -202,6 +202,11 @@ class AndersenA2(Operations):
         """The current tokens (None before :meth:`authenticate` and after :meth:`sign_out`)."""
         return self._client.tokens
 
+    @property
+    def account_id(self) -> str | None:
+        """The account's stable id (:attr:`andersen_ev.Tokens.account_id`), None if logged out."""
+        return self._client.account_id
+
     def authenticate(self, email: str, password: str) -> Tokens:
         """Log in with the Konnect+ email and password; returns the new tokens.
 
