@@ -145,11 +145,10 @@ def _mutation_targets(
 ) -> tuple[dict[str, list[str]], list[str]]:
     """The modules to mutate with the mutants to rerun, and the arguments left for mutmut.
 
-    A module with no mutant named runs those without a result yet.
     Paths pick modules (all their mutants rerun); ``--changed [REF]`` the modules changed
-    since the merge base with REF (default ``main``), committed or not; ``--survivors``
-    reruns the mutants that survived last time; a mutant's name (or a pattern) reruns it.
-    Nothing picks every module.
+    since the merge base with REF (default ``main``), committed or not; a mutant's name (or
+    a pattern) reruns it; nothing picks every module (the mutants without a result yet run).
+    ``--survivors`` reruns only the mutants of the modules picked not detected last time.
     """
     modules = list(_mutation_plan())
     chosen: dict[str, list[str]] = {}
@@ -180,8 +179,8 @@ def _mutation_targets(
         index += 1
     if not chosen and "--changed" not in args:
         chosen = {module: [] for module in modules}
-    if survivors:
-        chosen = {module: [*names, *_undetected(module)] for module, names in chosen.items()}
+    if survivors:  # of the modules picked, only the mutants not detected last time
+        chosen = {module: _undetected(module) for module in chosen if _undetected(module)}
     return chosen, rest
 
 
@@ -268,9 +267,10 @@ def mutation(session: nox.Session) -> None:
     them on a fresh machine; after a change, those of the changed functions).
     ``nox -s mutation -- src/andersen_ev/srp.py`` reruns all mutants of the modules named,
     ``-- --changed [REF]`` those of the modules changed since the merge base with REF
-    (default ``main``), ``-- --survivors`` the mutants not detected last time (after adding
-    tests), ``-- andersen_ev.srp.x_pad__mutmut_3`` that mutant. Other arguments go to
-    ``mutmut run`` (``--max-children 1``).
+    (default ``main``), ``-- andersen_ev.srp.x_pad__mutmut_3`` that mutant, and
+    ``-- --survivors`` (with modules: of those) the mutants not detected last time, after
+    adding tests to a file of the module's list (a file added to the list resets its
+    results). Other arguments go to ``mutmut run`` (``--max-children 1``).
 
     The modules and their test files are in ``[tool.andersen_ev.mutation]`` of
     pyproject.toml; each mutant runs only the tests, from its module's files, that call the
