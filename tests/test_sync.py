@@ -58,6 +58,7 @@ from andersen_ev.sync import AndersenA2 as SyncA2
 from andersen_ev.sync._runtime import LoopThread, entered
 from andersen_ev.testing import AndersenCloud, Charger
 from tests.client_fixtures import FAST
+from tests.processes import Children
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -606,7 +607,11 @@ EXIT_SCRIPT = textwrap.dedent(
 
 
 async def test_interpreter_exit_closes_the_facade(
-    a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger, tmp_path: Path
+    a2: AndersenA2,
+    andersen_cloud: AndersenCloud,
+    andersen_charger: Charger,
+    tmp_path: Path,
+    children: Children,
 ) -> None:
     assert a2.tokens is not None
     line = {
@@ -615,12 +620,9 @@ async def test_interpreter_exit_closes_the_facade(
         "device_id": andersen_charger.id,
     }
     andersen_cloud.faults.latency = 5.0
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-W",
-        "error",
-        "-c",
-        EXIT_SCRIPT,
+    # children: SIGINT at its default in the child even when the suite runs with it ignored
+    process = children.popen(
+        [sys.executable, "-W", "error", "-c", EXIT_SCRIPT],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -630,10 +632,13 @@ async def test_interpreter_exit_closes_the_facade(
     assert process.stdout is not None
     process.stdin.write(json.dumps(line).encode())
     process.stdin.close()
-    first = await asyncio.wait_for(process.stdout.readline(), TIMEOUT)
+    first = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), TIMEOUT)
     assert first == b"interrupted\n"
     andersen_cloud.faults.latency = 0.0
-    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    assert process.stderr is not None
+    out = await asyncio.wait_for(asyncio.to_thread(process.stdout.read), TIMEOUT)
+    err = await asyncio.wait_for(asyncio.to_thread(process.stderr.read), TIMEOUT)
+    await asyncio.to_thread(process.wait, TIMEOUT)
     assert err.decode() == ""  # no "Unclosed client session", no unraisable warning
     assert out.decode().split("\n") == ["True", "True", "exiting without close()", ""]
     assert process.returncode == 0
@@ -686,9 +691,24 @@ async def test_a_callback_calling_the_facade_does_not_deadlock(
 
 
 async def test_calls_from_several_threads_run_concurrently(
-    sync_a2: SyncA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
+    sync_a2: SyncA2,
+    andersen_cloud: AndersenCloud,
+    andersen_charger: Charger,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    andersen_cloud.faults.latency = 0.2
+    # The emulator holds every request until eight are inside it at once: calls made one
+    # after the other would hold the first forever (and fail on the gate's bound).
+    inside = 0
+    all_inside = asyncio.Event()
+
+    async def gate() -> None:
+        nonlocal inside
+        inside += 1
+        if inside == 8:
+            all_inside.set()
+        await asyncio.wait_for(all_inside.wait(), TIMEOUT / 2)
+
+    monkeypatch.setattr(andersen_cloud, "delay", gate)
 
     def many() -> list[str | None]:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -697,9 +717,8 @@ async def test_calls_from_several_threads_run_concurrently(
             ]
             return [future.result(TIMEOUT).id for future in futures]
 
-    started = time.monotonic()
     assert await blocking(many) == [andersen_charger.id] * 8
-    assert time.monotonic() - started < 8 * 0.2  # not one after the other
+    assert inside == 8
     assert len(facade_threads()) == 1
 
 
