@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests lint typecheck docs bench soak``.
+"""Development sessions: ``nox -s tests tests_lowest lint typecheck docs bench soak``.
 
 Every session installs what it needs into its own virtualenv, so a fresh machine with only
 Python and ``pip install nox`` runs all of them.
@@ -6,11 +6,14 @@ Python and ``pip install nox`` runs all of them.
 
 from __future__ import annotations
 
+import json
+import tomllib
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_lowest"]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -35,6 +38,52 @@ def tests(session: nox.Session) -> None:
         "--durations=10",
         *session.posargs,
     )
+
+
+def declared_floors() -> dict[str, str]:
+    """The lowest version ``[project].dependencies`` allows, per runtime dependency.
+
+    Every runtime dependency must declare one (``name>=version``): a host that pins its own
+    versions (Home Assistant does) needs to know what really works.
+    """
+    project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    floors = {}
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        lowest = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if len(lowest) != 1:
+            raise ValueError(f"{line!r}: declare the floor of every dependency as name>=version")
+        floors[requirement.name] = lowest[0]
+    return floors
+
+
+#: Prints the installed version of each distribution named on the command line, as JSON.
+INSTALLED_VERSIONS = (
+    "import json, sys; from importlib.metadata import version; "
+    "print(json.dumps({name: version(name) for name in sys.argv[1:]}))"
+)
+
+
+@nox.session(python=PYTHON)
+def tests_lowest(session: nox.Session) -> None:
+    """Run the test suite with every direct dependency at the lowest version declared.
+
+    uv resolves ``--resolution lowest-direct``: each runtime dependency (and each test
+    tool) at its floor in pyproject.toml, what they depend on at its newest. The session
+    fails if a runtime dependency did not land exactly on its declared floor (another
+    requirement pushed it up: then the floor is not true). No coverage here: ``tests``
+    measures it.
+    """
+    floors = declared_floors()
+    session.install("uv>=0.4")
+    session.run("uv", "pip", "install", "--resolution", "lowest-direct", "-e", ".[test]")
+    output = session.run("python", "-c", INSTALLED_VERSIONS, *floors, silent=True)
+    installed = json.loads(str(output).strip().splitlines()[-1])
+    wrong = {name: got for name, got in installed.items() if got != floors[name]}
+    if wrong:
+        session.error(f"not at their declared floors: {wrong} (declared: {floors})")
+    session.log(f"runtime dependencies at their floors: {installed}")
+    session.run("pytest", "-W", "error", "-q", "--durations=5", *session.posargs)
 
 
 @nox.session(python=PYTHON)

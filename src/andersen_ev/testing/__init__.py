@@ -5,12 +5,41 @@ Cognito user pool with real SRP on loopback, with stateful simulated chargers an
 knobs. The pytest plugin (loaded automatically when andersen-ev is installed) offers the
 fixtures ``andersen_cloud``, ``andersen_user`` and ``andersen_charger``.
 
+The names below are imported on first use, so that the pytest plugin, which lives in this
+package and is loaded into every pytest run, costs nothing until a fixture is used.
+
 The library itself never imports this package.
 """
 
-from andersen_ev.testing.charger import Charger
-from andersen_ev.testing.cloud import AndersenCloud
-from andersen_ev.testing.faults import CloudStats, Faults
-from andersen_ev.testing.state import EmulatedUser
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from andersen_ev.testing.charger import Charger
+    from andersen_ev.testing.cloud import AndersenCloud
+    from andersen_ev.testing.faults import CloudStats, Faults
+    from andersen_ev.testing.state import EmulatedUser
 
 __all__ = ["AndersenCloud", "Charger", "CloudStats", "EmulatedUser", "Faults"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the emulator's public names on first use (PEP 562)."""
+    if name == "AndersenCloud":
+        from andersen_ev.testing.cloud import AndersenCloud  # noqa: PLC0415 - lazily
+
+        return AndersenCloud
+    if name == "Charger":
+        from andersen_ev.testing.charger import Charger  # noqa: PLC0415 - lazily
+
+        return Charger
+    if name in {"CloudStats", "Faults"}:
+        from andersen_ev.testing import faults  # noqa: PLC0415 - lazily
+
+        return getattr(faults, name)
+    if name == "EmulatedUser":
+        from andersen_ev.testing.state import EmulatedUser  # noqa: PLC0415 - lazily
+
+        return EmulatedUser
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

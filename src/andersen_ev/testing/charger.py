@@ -215,6 +215,10 @@ def _zone(region: str) -> ZoneInfo | None:
         return None
 
 
+# the default zone's file is read here, at import, rather than in an event loop's first status
+_zone(_STORED_INFO["timeZoneRegion"])
+
+
 def local_time(moment: datetime, region: object) -> tuple[datetime, bool]:
     """``moment`` as naive local time in ``region``, and whether summer time is on.
 
