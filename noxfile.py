@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nox
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 nox.options.sessions = ["lint", "typecheck", "tests", "tests_lowest"]
 nox.options.default_venv_backend = "venv"
@@ -79,7 +80,7 @@ def tests_lowest(session: nox.Session) -> None:
     session.run("uv", "pip", "install", "--resolution", "lowest-direct", "-e", ".[test]")
     output = session.run("python", "-c", INSTALLED_VERSIONS, *floors, silent=True)
     installed = json.loads(str(output).strip().splitlines()[-1])
-    wrong = {name: got for name, got in installed.items() if got != floors[name]}
+    wrong = {name: got for name, got in installed.items() if Version(got) != Version(floors[name])}
     if wrong:
         session.error(f"not at their declared floors: {wrong} (declared: {floors})")
     session.log(f"runtime dependencies at their floors: {installed}")

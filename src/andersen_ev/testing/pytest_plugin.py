@@ -17,6 +17,10 @@ Fixtures:
     That account, registered in the emulator.
 ``andersen_charger``
     A simulated charger named "Driveway" claimed by ``andersen_user``.
+``andersen_emulator``
+    The :class:`~andersen_ev.testing.AndersenCloud` class, for a test that starts its own
+    emulator: imported outside the event loop, with loopback sockets allowed under
+    pytest-socket (``andersen_cloud`` builds on it).
 
 Under pytest-socket (Home Assistant's test harness blocks sockets with it): the emulator is
 a server on loopback and the code under test must connect to it, so ``andersen_cloud`` asks
