@@ -69,6 +69,18 @@ ALLOWED: Final[tuple[Allowed, ...]] = (
         )
         for call in ("io.TextIOWrapper.write", "io.BufferedWriter.write")
     ),
+    *(
+        Allowed(
+            call,
+            "andersen_ev/testing/charger.py",
+            frozenset({"_zone"}),
+            "the emulator reads a time zone's file once per process (cached): the default"
+            " (Europe/London) at import; another only after a test body chose it with"
+            " Charger.set(timeZoneRegion=...), a test's own knob, not a path a client"
+            " reaches. The library compares zone names and reads no zone file",
+        )
+        for call in ("os.stat", "builtins.open", "io.BufferedReader.read")
+    ),
     Allowed(
         "threading.Lock.acquire",
         "andersen_ev/sync/_runtime.py",
