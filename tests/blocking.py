@@ -84,7 +84,7 @@ ALLOWED: Final[tuple[Allowed, ...]] = (
     Allowed(
         "threading.Lock.acquire",
         "andersen_ev/sync/_runtime.py",
-        frozenset({"release"}),
+        frozenset({"release", "close"}),
         "andersen_ev.sync is the blocking facade, for code without an event loop; closing"
         " one of its handles is allowed anywhere and, inside a loop, waits for the facade's"
         " own thread at most CLOSE_TIMEOUT (documented; everything else there refuses to"
