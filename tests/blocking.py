@@ -72,7 +72,7 @@ ALLOWED: Final[tuple[Allowed, ...]] = (
     *(
         Allowed(
             call,
-            "andersen_ev/testing/charger.py",
+            "andersen_ev/testing/schedules.py",
             frozenset({"_zone"}),
             "the emulator reads a time zone's file once per process (cached): the default"
             " (Europe/London) at import; another only after a test body chose it with"
