@@ -123,7 +123,7 @@ async def _logout(ctx: Context, args: argparse.Namespace) -> int:
         tokens = await store.load()
     except TokenStoreError:
         tokens = None  # unusable: deleting it is all there is to do
-    if tokens is None and not store.path.exists():
+    if tokens is None and not await asyncio.to_thread(store.path.exists):
         ctx.write("Not logged in: nothing to do.")
         return ExitCode.OK
     problem: Exception | None = None
