@@ -80,12 +80,15 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 
 def _ask_credentials(ctx: Context, args: argparse.Namespace) -> None:
-    """Check where the tokens go, then get the email and password, before the loop starts."""
-    _check_writable(ctx.paths.directory)
+    """Get the email and password, then check where the tokens go, before the loop starts.
+
+    Nothing is created before the prompts: a login given up there leaves no trace.
+    """
     args.email = args.email or ctx.environ.get(EMAIL_ENV, "").strip() or _ask_email(ctx, args)
     args.password = _password(ctx, args)
     if not args.password:
         raise CliError("no password given", code=ExitCode.USAGE)
+    _check_writable(ctx.paths.directory)
 
 
 def _check_writable(directory: Path) -> None:

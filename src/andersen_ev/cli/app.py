@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status (see :class:`~andersen_ev.cli.errors.ExitCode`).
     """
     parser = build_parser()
-    argcomplete.autocomplete(parser)
+    argcomplete.autocomplete(parser, always_complete_options=False)
     return run(argv, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr, parser=parser)
 
 

@@ -24,7 +24,9 @@ from andersen_ev.exceptions import (
     InvalidCredentialsError,
     InvalidInputError,
     OutcomeUnknownError,
+    RateLimitedError,
     ServerError,
+    ServiceUnavailableError,
     TokenStoreError,
     UnsupportedChallengeError,
 )
@@ -82,7 +84,7 @@ class Hints:
 
     def run(self, *words: str) -> str:
         """``andersen-ev WORDS`` with the options every hint repeats, quoted for a shell."""
-        return shlex.join(["andersen-ev", *words, *self.options])
+        return _join(["andersen-ev", *words, *self.options])
 
     def login(self) -> str:
         """The ``login`` command that gets tokens for the same cloud, into the same place."""
@@ -95,7 +97,17 @@ class Hints:
 
     def help(self) -> str:
         """``andersen-ev COMMAND --help`` for the command that failed."""
-        return shlex.join(["andersen-ev", *self.command, "--help"])
+        return _join(["andersen-ev", *self.command, "--help"])
+
+
+def _join(words: list[str]) -> str:
+    """Words as a shell command, quoting with double quotes: hints stand in single quotes."""
+    return " ".join(word if shlex.quote(word) == word else _double_quoted(word) for word in words)
+
+
+def _double_quoted(word: str) -> str:
+    escaped = "".join(f"\\{char}" if char in '"$`\\' else char for char in word)
+    return f'"{escaped}"'
 
 
 def _outcome_message(exc: OutcomeUnknownError) -> str:
@@ -122,7 +134,7 @@ def _login_hint(hints: Hints) -> str:
 
 
 #: Library errors, most specific first: the exit code, and the hint if the message needs one
-#: (an outage's message says when to try again, a broken reply's asks to report it).
+#: (the outages' messages say when to try again; a broken reply's asks to report it).
 _LIBRARY_ERRORS: Final[
     tuple[tuple[type[AndersenError], ExitCode, Callable[[Hints], str] | None], ...]
 ] = (
@@ -148,6 +160,10 @@ _LIBRARY_ERRORS: Final[
             " --endpoints or ANDERSEN_EV_ENDPOINTS names it"
         ),
     ),
+    (AndersenTimeoutError, ExitCode.ERROR, None),
+    (RateLimitedError, ExitCode.ERROR, None),
+    (ServerError, ExitCode.ERROR, None),
+    (ServiceUnavailableError, ExitCode.ERROR, lambda _: "the service is unavailable: try later"),
 )
 
 
