@@ -27,6 +27,7 @@ from andersen_ev.cli import (
     devices,
     emulator,
     logs,
+    plan,
     schedules,
     solar,
     watch,
@@ -102,7 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"andersen-ev {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
-    for module in (account, devices, watch, schedules, solar, logs, emulator, demo, completion):
+    for module in (
+        account,
+        devices,
+        watch,
+        schedules,
+        solar,
+        plan,
+        logs,
+        emulator,
+        demo,
+        completion,
+    ):
         module.register(commands, common)
     return parser
 

@@ -24,7 +24,10 @@ from andersen_ev.exceptions import (
     InvalidCredentialsError,
     InvalidInputError,
     OutcomeUnknownError,
+    PlanNotFeasibleError,
+    PriceDataError,
     RateLimitedError,
+    RestoreError,
     ServerError,
     ServiceUnavailableError,
     TokenStoreError,
@@ -151,6 +154,21 @@ _LIBRARY_ERRORS: Final[
         ExitCode.NOT_FOUND,
         lambda hints: f"run '{hints.run('devices')}' to list the account's chargers",
     ),
+    (
+        PriceDataError,
+        ExitCode.USAGE,
+        lambda _: (
+            "the prices are a CSV with a header naming start, end and price (ISO 8601 times"
+            " with offsets), or the JSON of an Octopus unit-rates answer"
+        ),
+    ),
+    (
+        PlanNotFeasibleError,
+        ExitCode.USAGE,
+        lambda _: (
+            "ask for less energy, a later --by, more --slots, or give prices that reach further"
+        ),
+    ),
     (InvalidInputError, ExitCode.USAGE, lambda hints: f"see '{hints.help()}'"),
     (
         AndersenConnectionError,
@@ -161,6 +179,14 @@ _LIBRARY_ERRORS: Final[
         ),
     ),
     (AndersenTimeoutError, ExitCode.ERROR, None),
+    (
+        RestoreError,
+        ExitCode.ERROR,
+        lambda hints: (
+            f"run '{hints.run('plan', '--restore')}' again once the charger is online (it"
+            " only writes the saved values), or set them in the Konnect+ app"
+        ),
+    ),
     (RateLimitedError, ExitCode.ERROR, None),
     (ServerError, ExitCode.ERROR, None),
     (ServiceUnavailableError, ExitCode.ERROR, lambda _: "the service is unavailable: try later"),

@@ -9,7 +9,7 @@ from typing import Any, Final, TextIO
 
 from pydantic import BaseModel
 
-from andersen_ev.models import DayMap, Device, DeviceStatus, EvseState, ScheduleSlot
+from andersen_ev.models import DayMap, Device, DeviceStatus, EvseState, Schedule, ScheduleSlot
 
 __all__ = [
     "days_text",
@@ -117,7 +117,7 @@ def _clock(hour: int | None, minute: int | None) -> str:
     return "--:--" if hour is None or minute is None else f"{hour:02d}:{minute:02d}"
 
 
-def slot_text(slot: ScheduleSlot) -> str:
+def slot_text(slot: ScheduleSlot | Schedule) -> str:
     """``00:30-04:30 every day``."""
     start = _clock(slot.start_hour, slot.start_minute)
     end = _clock(slot.end_hour, slot.end_minute)
