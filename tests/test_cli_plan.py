@@ -164,7 +164,9 @@ async def test_prices_from_a_csv_on_stdin(config: Path) -> None:
         "--slots", "1", stdin=csv,
     )  # fmt: skip
     assert result.code == ExitCode.OK, result.err
-    assert "in 1 schedule slot," in result.out
+    assert "(Europe/London): 7.20 kWh at 7.2 kW by Sun 02 Jul 20:00, in 1 schedule slot," in (
+        result.out
+    )  # local times (BST), as the schedules
     assert result.out.count(" Sun 02 Jul ") == 1
     assert float(result.out.splitlines()[3].split()[-1]) < 0  # a sunny Sunday: paid to charge
 

@@ -293,9 +293,10 @@ async def _plan(ctx: Context, args: argparse.Namespace) -> int:
         return ExitCode.OK
     ctx.stdout.write(_plan_text(name, plan, saved, slots))
     if args.apply:
+        over = plan.ready_by.astimezone(ZoneInfo(plan.time_zone))
         ctx.write(
             f"Applied to {name}. The schedules repeat every week: once the plan is over"
-            f" ({plan.ready_by:%a %d %b %H:%M}), put the charger back as it was with"
+            f" ({over:%a %d %b %H:%M}), put the charger back as it was with"
             f" '{_restore_command(ctx, args)}'."
         )
     else:
@@ -311,11 +312,12 @@ def _restore_command(ctx: Context, args: argparse.Namespace) -> str:
 def _plan_text(
     name: str, plan: ChargePlan, saved: SavedChargeState, slots: tuple[Schedule, ...]
 ) -> str:
-    """The windows, the total, and what the charger's schedules become."""
+    """The windows, the total, and what the charger's schedules become (in its local time)."""
+    zone = ZoneInfo(plan.time_zone)
     rows = [
         (
-            f"{window.start:%a %d %b %H:%M}",
-            f"{window.end:%H:%M}",
+            f"{window.start.astimezone(zone):%a %d %b %H:%M}",
+            f"{window.end.astimezone(zone):%H:%M}",
             f"{window.energy_kwh:.2f}",
             f"{window.cost:.2f}",
         )
@@ -325,7 +327,7 @@ def _plan_text(
     average = f", {plan.average_price:.2f} per kWh" if plan.average_price is not None else ""
     lines = [
         f"Plan for {name} ({plan.time_zone}): {plan.energy_kwh:.2f} kWh at {plan.power_kw:g} kW"
-        f" by {plan.ready_by:%a %d %b %H:%M}, in {plan.slots_used} schedule"
+        f" by {plan.ready_by.astimezone(zone):%a %d %b %H:%M}, in {plan.slots_used} schedule"
         f" slot{'s' if plan.slots_used != 1 else ''}{average}",
         table(("START", "END", "KWH", "COST"), rows, right="KWH,COST").rstrip("\n"),
         "Schedule slots (now -> with the plan):",
