@@ -99,6 +99,15 @@ def process_env(config_home: Path, **extra: str) -> dict[str, str]:
     return env | extra
 
 
+def example_env(
+    cloud: AndersenCloud, credentials: tuple[str, str], config_home: Path
+) -> dict[str, str]:
+    """The environment of a program of examples/: the emulator's line (endpoints, account)."""
+    email, password = credentials
+    line = {"endpoints": dataclasses.asdict(cloud.endpoints), "email": email, "password": password}
+    return process_env(config_home, ANDERSEN_EV_ENDPOINTS=json.dumps(line))
+
+
 def cli_command(*argv: str) -> list[str]:
     """``python -m andersen_ev.cli ARGV`` with this interpreter."""
     return [sys.executable, "-m", "andersen_ev.cli", *argv]

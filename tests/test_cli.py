@@ -110,6 +110,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         (["lock", "--wait-timeout", "soon"], "not a number"),
         (["logs", "--since", "yesterday"], "not an ISO date"),
         (["logs", "--csv", "--json"], "not allowed with argument"),
+        (["logs", "--limit", "-1"], "argument --limit: must be 1 or more, got -1"),
+        (["watch", "--count", "0"], "must be 1 or more"),
     ],
 )
 def test_bad_values_are_usage_errors(
@@ -117,7 +119,9 @@ def test_bad_values_are_usage_errors(
 ) -> None:
     code = run(argv, stdin=io.StringIO(), stdout=io.StringIO(), stderr=io.StringIO())
     assert code == ExitCode.USAGE
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert "COMMAND" not in err  # no placeholder left in a message or hint
 
 
 # -- login and logout ----------------------------------------------------------------------

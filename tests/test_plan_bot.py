@@ -4,8 +4,6 @@ file changes, and puts the charger back when it stops (SIGTERM, or its --for bou
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import signal
 import subprocess
 import sys
@@ -17,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from andersen_ev.testing import AndersenCloud, Charger
-from tests.cli_support import Reader, process_env
+from tests.cli_support import Reader, example_env
 from tests.processes import TIMEOUT, Children
 
 BOT = Path(__file__).resolve().parent.parent / "examples" / "plan_bot.py"
@@ -65,9 +63,7 @@ def start_bot(
     tmp_path: Path,
     *args: str,
 ) -> subprocess.Popen[bytes]:
-    email, password = credentials
-    line = {"endpoints": dataclasses.asdict(cloud.endpoints), "email": email, "password": password}
-    env = process_env(tmp_path, ANDERSEN_EV_ENDPOINTS=json.dumps(line))
+    env = example_env(cloud, credentials, tmp_path)
     return children.popen(
         [sys.executable, str(BOT), *args],
         stdout=subprocess.PIPE,
