@@ -116,6 +116,19 @@ def test_hints_of_the_branches_a_user_acts_on() -> None:
         """run 'andersen-ev devices --config-dir "/cfg dir"' to list the account's chargers"""
     )
     assert explain(SAMPLES["ReauthRequiredError"])[2] == "run 'andersen-ev login'"
+    restore = explain(SAMPLES["RestoreError"], HINTS)
+    assert restore[0] == ExitCode.ERROR
+    assert restore[2] is not None
+    assert restore[2].startswith(
+        """run 'andersen-ev plan --restore --config-dir "/cfg dir"' again"""
+    )
+    price, plan = (
+        explain(SAMPLES["PriceDataError"], HINTS),
+        explain(SAMPLES["PlanNotFeasibleError"]),
+    )
+    assert (price[0], plan[0]) == (ExitCode.USAGE, ExitCode.USAGE)
+    assert "a CSV with a header naming start, end and price" in str(price[2])
+    assert "a later --by, more --slots" in str(plan[2])
 
 
 @pytest.mark.parametrize(
