@@ -281,3 +281,17 @@ async def test_a_huge_price_file_is_refused(config: Path, monkeypatch: pytest.Mo
     result = await plan(config, *EXAMPLE)
     assert result.code == ExitCode.USAGE
     assert "is larger than" in result.err
+
+
+async def test_apply_undoes_itself_when_the_saved_state_cannot_be_kept(
+    config: Path, andersen_charger: Charger
+) -> None:
+    andersen_charger.set(sysUserLock=True)
+    before = slots_and_lock(andersen_charger)
+    (config / f"plan-{andersen_charger.id}.tmp").mkdir()  # where the record is written first
+    result = await plan(config, *EXAMPLE, "--apply")
+    assert result.code == ExitCode.ERROR
+    assert "so the charger was put back as it was" in result.err
+    assert "(hint: give a config directory you can write with --config-dir)" in result.err
+    assert slots_and_lock(andersen_charger) == before
+    assert not (config / f"plan-{andersen_charger.id}.json").exists()

@@ -287,7 +287,15 @@ async def _plan(ctx: Context, args: argparse.Namespace) -> int:
         if args.apply:
             handle = await a2.apply_charging_plan(device.id, plan, confirm=confirm_of(args))
             saved, slots = handle.saved, handle.slots
-            await asyncio.to_thread(_save, saved_file, saved, plan)
+            try:
+                await asyncio.to_thread(_save, saved_file, saved, plan)
+            except OSError as exc:  # without the record, nobody could restore: undo now
+                await handle.restore(confirm=confirm_of(args))
+                raise CliError(
+                    f"cannot keep what the plan changes in {saved_file}"
+                    f" ({exc.strerror or exc}), so the charger was put back as it was",
+                    hint="give a config directory you can write with --config-dir",
+                ) from None
     if wants_json(args):
         write_json(ctx.stdout, _plan_data(device, plan, saved, slots, args.apply))
         return ExitCode.OK
