@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests lint typecheck docs bench soak mutation``.
+"""Development sessions: ``nox -s tests lint typecheck docs bench soak mutation``, and more.
 
 Every session installs what it needs into its own virtualenv, so a fresh machine with only
 Python and ``pip install nox`` runs all of them.
@@ -38,6 +38,25 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing",
         "--durations=10",
         *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def tests_wire_variants(session: nox.Session) -> None:
+    """Run the test suite with every emulator sending the wire variants.
+
+    Numbers as strings (``evseState: "3"``), floats for integers, null keys left out and
+    unknown keys added, as other clients saw the real service answer: the library must
+    read them all the same (see docs/testing.md).
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-W",
+        "error",
+        "--durations=10",
+        *session.posargs,
+        env={"ANDERSEN_EV_EMULATOR_WIRE_VARIANTS": "1"},
     )
 
 
