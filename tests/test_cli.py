@@ -19,7 +19,7 @@ import pytest
 
 from andersen_ev import DeviceNotFoundError, DeviceStatus, EvseState
 from andersen_ev.cli.app import build_parser, main, run
-from andersen_ev.cli.errors import CliError, ExitCode, explain, one_line
+from andersen_ev.cli.errors import CliError, ExitCode, explain
 from andersen_ev.const import Endpoints
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.cli_support import Result, Terminal, endpoints_json, log_in, run_cli
@@ -638,19 +638,6 @@ async def test_debug_shows_the_traceback_and_logs(config: Path) -> None:
             stdout=io.StringIO(),
             stderr=io.StringIO(),
         )
-
-
-def test_errors_are_explained_with_codes_and_hints() -> None:
-    assert explain(FileNotFoundError(2, "No such file", "/x")) == (
-        ExitCode.ERROR,
-        "No such file: /x",
-        None,
-    )
-    code, message, hint = explain(RuntimeError("boom"))
-    assert (code, message) == (ExitCode.ERROR, "unexpected RuntimeError: boom")
-    assert hint is not None
-    assert "--debug" in hint
-    assert one_line("two\n  lines.", None) == "andersen-ev: error: two lines\n"
 
 
 def test_the_config_directory_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
