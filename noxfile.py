@@ -61,6 +61,13 @@ def tests_wire_variants(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench_emulator(session: nox.Session) -> None:
+    """Print the emulator's CPU per ``getDeviceStatus`` beside a minimal aiohttp server's."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/emulator.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
     session.install("ruff>=0.6")

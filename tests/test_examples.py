@@ -4,6 +4,7 @@ against the emulator, as separate processes configured by ANDERSEN_EV_ENDPOINTS.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -107,7 +108,8 @@ async def test_is_connected_looks_behind_the_lock_and_puts_it_back(
         )
     assert out.splitlines()[0] == schedule_holding.id
     assert "unlocking for a moment" in out
-    assert "evseState: <EvseState.CONNECTED: 2>" in out
+    # unlocked, the car is seen connected, or already charging once the clock moved on
+    assert re.search(r"evseState: <EvseState\.(CONNECTED: 2|CHARGING: 3)>", out), out
     assert out.endswith("Connected: True\n")
     status = schedule_holding.status()  # the lock and the schedule are back
     assert status["sysUserLock"] is True
