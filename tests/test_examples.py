@@ -4,8 +4,6 @@ against the emulator, as separate processes configured by ANDERSEN_EV_ENDPOINTS.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import re
 import sys
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
-from tests.cli_support import process_env
+from tests.cli_support import example_env
 from tests.processes import Children
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -31,9 +29,7 @@ async def run_example(
 
     The process runs from a worker thread, so that the emulator keeps serving on this loop.
     """
-    email, password = credentials
-    line = {"endpoints": dataclasses.asdict(cloud.endpoints), "email": email, "password": password}
-    env = process_env(tmp_path, ANDERSEN_EV_ENDPOINTS=json.dumps(line))
+    env = example_env(cloud, credentials, tmp_path)
     result = await asyncio.to_thread(
         children.run, [sys.executable, str(EXAMPLES / name), *args], env=env
     )
