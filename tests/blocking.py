@@ -79,7 +79,12 @@ ALLOWED: Final[tuple[Allowed, ...]] = (
             " Charger.set(timeZoneRegion=...), a test's own knob, not a path a client"
             " reaches. The library compares zone names and reads no zone file",
         )
-        for call in ("os.stat", "builtins.open", "io.BufferedReader.read")
+        for call in (
+            "os.stat",
+            "builtins.open",
+            "io.BufferedReader.read",
+            "importlib.import_module",
+        )
     ),
     Allowed(
         "threading.Lock.acquire",

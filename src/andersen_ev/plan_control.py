@@ -24,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from andersen_ev.commands import confirm_timeout
 from andersen_ev.control import ChargeNow, SavedChargeState
@@ -136,7 +137,11 @@ async def apply_plan(
     await _check_time_zone(client, device_id, plan)
     status = await client.get_device_status(device_id)
     saved = SavedChargeState.from_status(device_id, status)
+    # ZoneInfo reads the zone's file on first use: load it off the loop, and keep it alive
+    # (zoneinfo caches live zones) while plan_slots looks it up again by name
+    zone = await asyncio.to_thread(ZoneInfo, plan.time_zone)
     slots = plan_slots(plan, saved)
+    del zone
     handle = AppliedPlan(client, saved, plan, slots)
     try:
         await client.set_schedules(device_id, dict(enumerate(slots)))

@@ -77,7 +77,8 @@ class _Tour:
         args = await asyncio.to_thread(lambda: build_parser().parse_args(argv))
         self.ctx.stdin = io.StringIO(stdin)
         if getattr(args, "prepare", None) is not None:
-            args.prepare(self.ctx, args)
+            # what runs before the loop in a command of its own (prompts, the config dir)
+            await asyncio.to_thread(args.prepare, self.ctx, args)
         code = await args.handler(self.ctx, args)
         if code != ExitCode.OK:  # pragma: no cover - every step succeeds on the emulator
             raise RuntimeError(f"the demo's step 'andersen-ev {shlex.join(argv)}' failed")

@@ -280,7 +280,8 @@ async def _plan(ctx: Context, args: argparse.Namespace) -> int:
                 hint=f"run '{_restore_command(ctx, args)}' first, then apply the new plan",
                 code=ExitCode.USAGE,
             )
-        zone = _plan_zone(await a2.get_device(device.id), args.time_zone)
+        # ZoneInfo reads the zone's file the first time: off the loop
+        zone = await asyncio.to_thread(_plan_zone, await a2.get_device(device.id), args.time_zone)
         plan = await _make_plan(ctx, args, zone)
         saved = SavedChargeState.from_status(device.id, await a2.get_device_status(device.id))
         slots = plan_slots(plan, saved)
