@@ -60,8 +60,10 @@ class AndersenA2(Commands):
             (login, refresh, device confirmation), and with None after :meth:`sign_out`:
             save them there, e.g. ``TokenStore(path).update``.
         refresh_margin: Seconds before expiry at which tokens are refreshed.
-        timeout: Seconds allowed per request (Cognito and GraphQL); each method also takes
-            ``timeout=`` for one call.
+        timeout: The deadline of each call, in seconds: a query or command gives up within
+            it, retries, waits and a token refresh included (30 s by default, so that a
+            hung cloud is given up on within ~30 s); each method also takes ``timeout=``
+            for one call. Each Cognito request (login, refresh) has it too.
         retry: How queries are retried on connection errors, 5xx and 429 (mutations are
             never retried once they may have reached the service).
         confirm_interval: Seconds between status reads while a command is confirmed.
