@@ -268,6 +268,19 @@ def raise_without_context(error: BaseException, cause: BaseException | None = No
         error.__context__ = None
 
 
+#: The most GraphQL error messages, and characters, an ApiError's message quotes: a
+#: hostile reply must not become a huge exception (``errors`` keeps the whole list).
+_MAX_MESSAGES: Final = 5
+_MAX_MESSAGE_CHARS: Final = 1000
+
+
+def _bounded(text: str) -> str:
+    """``text``, cut to :data:`_MAX_MESSAGE_CHARS` with a mark where it was cut."""
+    if len(text) <= _MAX_MESSAGE_CHARS:
+        return text
+    return text[:_MAX_MESSAGE_CHARS] + " [...]"
+
+
 class ApiError(AndersenError):
     """The Andersen GraphQL API answered with errors.
 
@@ -304,9 +317,9 @@ class ApiError(AndersenError):
         """Build the error for a GraphQL ``errors`` list (NOT_FOUND gives DeviceNotFoundError)."""
         messages = [
             str(error.get("message", "unknown error")) if isinstance(error, dict) else str(error)
-            for error in errors
+            for error in errors[:_MAX_MESSAGES]
         ]
-        text = f"{operation} failed: {'; '.join(messages)}"
+        text = _bounded(f"{operation} failed: {'; '.join(messages)}")
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
         extensions = first.get("extensions") if isinstance(first, dict) else None
         if isinstance(extensions, dict) and extensions.get("code") == "NOT_FOUND":

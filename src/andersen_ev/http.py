@@ -52,6 +52,7 @@ from andersen_ev.exceptions import (
     ReauthRequiredError,
     ResponseError,
     ServerError,
+    raise_without_context,
     transport_errors,
 )
 from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
@@ -370,11 +371,12 @@ class GraphQLHttp:
                 try:
                     answer = await read_body(response)
                 except ReplyTooLargeError as exc:
-                    raise ResponseError(
+                    too_large = ResponseError(
                         f"{operation}: the reply (HTTP {response.status}) is larger than"
                         f" {exc.limit} bytes",
                         operation=operation,
-                    ) from None
+                    )
+                    raise_without_context(too_large)
                 return _Reply(
                     response.status, _retry_after(response.headers.get("Retry-After")), answer
                 )
@@ -421,12 +423,12 @@ def _maybe_applied(operation: str, exc: Exception) -> OutcomeUnknownError | None
         detail = f" ({cause})" if cause is not None else ""
         what = f"the connection failed after the request was sent{detail}"
     elif isinstance(exc, AndersenTimeoutError) and not exc.before_request:
-        what = "got no answer in time"
+        what = "no answer came in time"
     elif isinstance(exc, ServerError):
-        what = f"failed with HTTP {exc.status} from the service"
+        what = f"the service failed with HTTP {exc.status}"
     else:
         return None
-    return OutcomeUnknownError(f"GraphQL {operation} {what}, {advice}", operation=operation)
+    return OutcomeUnknownError(f"GraphQL {operation}: {what}, {advice}", operation=operation)
 
 
 @cache
