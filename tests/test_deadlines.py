@@ -32,6 +32,8 @@ from andersen_ev import (
     RetryPolicy,
     Schedule,
     ServiceUnavailableError,
+    StreamSettings,
+    StreamState,
     Tokens,
 )
 from andersen_ev.testing import AndersenCloud, Charger
@@ -324,3 +326,95 @@ async def test_a_caller_giving_up_does_not_cancel_the_shared_refresh(
     assert andersen_cloud.stats.refreshes == refreshes + 1
     assert client.tokens is not None
     assert client.tokens.expires_at > now
+
+
+# -- the calls without timeout=: the session's timeout is their deadline ------------------------
+
+#: Public coroutines without ``timeout=``, each with what a call looks like (apply_charging_plan
+#: reads the status first as charge_now does; wait_for's timeout is the wait).
+SESSION_CALLS: Final[dict[str, Callable[[AndersenA2], Awaitable[object]]]] = {
+    "authenticate": lambda a2: a2.authenticate("user@example.com", "password"),
+    "confirm_device": lambda a2: a2.confirm_device(),
+    "forget_device": lambda a2: a2.forget_device(),
+    "sign_out": lambda a2: a2.sign_out(),
+    "charge_now": lambda a2: a2.charge_now(DEVICE),
+    "is_car_connected": lambda a2: a2.is_car_connected(DEVICE),
+    "diagnostics": lambda a2: a2.diagnostics(),
+    "restore": lambda a2: a2.restore(DEVICE),
+}
+
+
+def test_the_session_calls_cover_every_coroutine_without_timeout() -> None:
+    untimed = {
+        name
+        for name, method in inspect.getmembers(AndersenA2, inspect.iscoroutinefunction)
+        if not name.startswith("_") and "timeout" not in inspect.signature(method).parameters
+    }
+    assert untimed - set(SESSION_CALLS) == {"apply_charging_plan", "close"}
+
+
+@pytest.mark.parametrize("name", sorted(SESSION_CALLS))
+async def test_calls_without_timeout_give_up_within_the_sessions(
+    hostile: HostileServer, name: str
+) -> None:
+    endpoints = Endpoints(
+        graphql_url=hostile.url,
+        websocket_url=hostile.url.replace("http", "ws", 1) + "graphql",
+        user_lookup_url=hostile.url + "get-pending-user",
+        cognito_url=hostile.url,
+    )
+    async with AndersenA2(endpoints=endpoints, tokens=far_tokens(), timeout=DEADLINE) as a2:
+        _, elapsed = await timed(SESSION_CALLS[name](a2))
+    assert elapsed < DEADLINE + MARGIN, f"{name} took {elapsed:.2f} s"
+
+
+async def test_a_login_fits_in_one_deadline_however_its_steps_are_slow(
+    hostile: HostileServer,
+) -> None:
+    """The user lookup answers after most of the deadline, then Cognito never answers: the
+    login gives up at the deadline, not a timeout later."""
+    deadline = 0.5
+
+    async def answer(request: Any, writer: asyncio.StreamWriter) -> None:
+        if request.path.endswith("get-pending-user"):
+            await asyncio.sleep(0.8 * deadline)
+            await reply(b'{"username": "user"}')(request, writer)
+        else:
+            await never()(request, writer)
+
+    hostile.answer = answer
+    endpoints = Endpoints(
+        graphql_url=NOWHERE,
+        websocket_url=NOWHERE,
+        user_lookup_url=hostile.url + "get-pending-user",
+        cognito_url=hostile.url,
+    )
+    async with AndersenA2(endpoints=endpoints, timeout=deadline) as a2:
+        result, elapsed = await timed(a2.authenticate("user@example.com", "password"))
+    assert isinstance(result, AndersenTimeoutError), repr(result)
+    assert "logging in took longer than 0.5 s" in str(result)
+    assert elapsed < deadline + MARGIN
+    assert len(hostile.requests) == 2  # the lookup, then InitiateAuth
+
+
+async def test_a_stream_start_gives_up_on_a_hung_websocket_within_its_connect_timeout(
+    hostile: HostileServer,
+) -> None:
+    """The websocket upgrade is never answered: the stream leaves "connecting" for
+    "reconnecting" within ``connect_timeout``, and a consumer is not stuck on it."""
+    settings = StreamSettings(connect_timeout=DEADLINE, backoff=5.0)
+    async with hung_client(hostile, tokens=far_tokens(), stream_settings=settings) as a2:
+        states: list[tuple[StreamState, float]] = []
+        start = time.monotonic()
+        a2.on_stream_state(lambda state: states.append((state, time.monotonic() - start)))
+        left = asyncio.Event()
+        a2.on_stream_state(lambda state: left.set() if state is StreamState.RECONNECTING else None)
+        updates = a2.subscribe_device_updates(DEVICE)
+        consumer = asyncio.ensure_future(anext(aiter(updates)))
+        async with asyncio.timeout(5):
+            await left.wait()
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+        await updates.aclose()
+    assert [state for state, _ in states][:2] == [StreamState.CONNECTING, StreamState.RECONNECTING]
+    assert states[1][1] < DEADLINE + MARGIN

@@ -66,7 +66,7 @@ from andersen_ev.wire import (
     read_body,
 )
 
-__all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource"]
+__all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource", "within"]
 
 _LOG = logging.getLogger(__name__)
 _TOO_MANY_REQUESTS: Final = 429
@@ -284,17 +284,14 @@ class GraphQLHttp:
 
         Leaving the wait never cancels the refresh: other callers may be waiting for it.
         """
-        limit = asyncio.timeout_at(end)
-        try:
-            async with limit:
-                return await self._tokens.id_token()
-        except TimeoutError:
-            if not limit.expired():
-                raise  # the refresh itself timed out at Cognito: its own error
-        raise AndersenTimeoutError(
-            f"GraphQL {operation}: the deadline passed while waiting for the token refresh;"
-            " nothing was sent: try again later",
-            before_request=True,
+        return await within(
+            end,
+            self._tokens.id_token(),
+            lambda: AndersenTimeoutError(
+                f"GraphQL {operation}: the deadline passed while waiting for the token"
+                " refresh; nothing was sent: try again later",
+                before_request=True,
+            ),
         )
 
     def _limit(self, end: float, mutation: bool) -> float:
@@ -397,6 +394,23 @@ class GraphQLHttp:
         return GraphQLResult(
             operation, reply.body, reply.status, _data_of(operation, reply.status, document)
         )
+
+
+async def within(
+    end: float, awaitable: Awaitable[_T], expired: Callable[[], AndersenTimeoutError]
+) -> _T:
+    """The result of ``awaitable``, or ``expired()`` raised once loop time ``end`` passes.
+
+    Errors of ``awaitable`` itself pass through, its own timeouts included.
+    """
+    limit = asyncio.timeout_at(end)
+    try:
+        async with limit:
+            return await awaitable
+    except TimeoutError:
+        if not limit.expired():
+            raise
+    raise expired()
 
 
 def _parse(body: bytes) -> object:
