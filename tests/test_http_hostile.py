@@ -39,6 +39,7 @@ from tests.hostile_server import (
     serving,
     streamed,
 )
+from tests.test_auth_network import chain
 
 DEVICE: Final = "0123456789abcdef01234567"
 ONCE: Final = RetryPolicy(attempts=1)
@@ -93,19 +94,6 @@ def calls() -> dict[str, Callable[[AndersenA2], Any]]:
         "query": lambda a2: a2.get_device_status(DEVICE, timeout=5),
         "mutation": lambda a2: a2.user_lock(DEVICE, timeout=5),
     }
-
-
-def chain(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and every exception in its causes and contexts."""
-    seen: set[int] = set()
-    todo = [error]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
 
 
 def leaks(error: BaseException) -> list[str]:
