@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.client_fixtures",
     "tests.processes",
     "tests.raw_server",
+    "tests.hostile_server",
 ]
 
 

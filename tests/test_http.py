@@ -225,3 +225,19 @@ def test_request_body_is_valid_json() -> None:
     decoded = json.loads(body)
     assert decoded["variables"] == {"id": 'a"b'}
     assert decoded["operationName"] == "getDevice"
+
+
+async def test_a_refresh_that_times_out_at_cognito_is_its_own_error(
+    script: Script, session: aiohttp.ClientSession
+) -> None:
+    """The deadline did not pass: the refresh's own timeout comes out, as it was."""
+
+    class SlowCognito(Tokens):
+        async def id_token(self) -> str:
+            raise AndersenTimeoutError("Cognito InitiateAuth timed out")
+
+    http, _ = transport(session, script.url, SlowCognito())
+    with pytest.raises(AndersenTimeoutError, match=r"^Cognito InitiateAuth timed out$") as info:
+        await http.execute("getSupportMessage", timeout=5)
+    assert not info.value.before_request
+    assert script.bodies == []

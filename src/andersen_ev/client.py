@@ -15,12 +15,13 @@ control (:mod:`andersen_ev.control`). The queries and commands are mixins from
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiohttp
 
@@ -29,8 +30,8 @@ from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, Toke
 from andersen_ev.commands import DEFAULT_CONFIRM_INTERVAL, Commands, Confirm, confirm_timeout
 from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
 from andersen_ev.control import ChargeNow
-from andersen_ev.exceptions import AndersenError, InvalidInputError
-from andersen_ev.http import GraphQLHttp
+from andersen_ev.exceptions import AndersenError, AndersenTimeoutError, InvalidInputError
+from andersen_ev.http import GraphQLHttp, within
 from andersen_ev.plan_control import AppliedPlan
 from andersen_ev.planning import ChargePlan
 from andersen_ev.retry import RetryPolicy
@@ -44,6 +45,8 @@ from andersen_ev.stream import (
 from andersen_ev.validation import check_id, check_seconds
 
 __all__ = ["AndersenA2"]
+
+_T = TypeVar("_T")
 
 
 class AndersenA2(Commands):
@@ -60,8 +63,10 @@ class AndersenA2(Commands):
             (login, refresh, device confirmation), and with None after :meth:`sign_out`:
             save them there, e.g. ``TokenStore(path).update``.
         refresh_margin: Seconds before expiry at which tokens are refreshed.
-        timeout: Seconds allowed per request (Cognito and GraphQL); each method also takes
-            ``timeout=`` for one call.
+        timeout: The deadline of each call, in seconds: a query or command gives up within
+            it, retries, waits and a token refresh included (30 s by default, so that a
+            hung cloud is given up on within ~30 s); each method also takes ``timeout=``
+            for one call. Each Cognito request (login, refresh) has it too.
         retry: How queries are retried on connection errors, 5xx and 429 (mutations are
             never retried once they may have reached the service).
         confirm_interval: Seconds between status reads while a command is confirmed.
@@ -108,6 +113,7 @@ class AndersenA2(Commands):
         self._verify_tls = _check_tls(session, verify_tls)
         self.endpoints = endpoints
         self.confirm_interval = check_seconds(confirm_interval, "confirm_interval")
+        self._timeout = timeout
         self._saved_states: dict[str, ChargeNow] = {}  # AppliedPlan is a ChargeNow
         self._session = session
         self._owns_session = session is None
@@ -169,12 +175,16 @@ class AndersenA2(Commands):
             The new tokens (the seed returned the id token string instead; use
             ``tokens.id_token.get_secret_value()`` for that).
 
+        Gives up within the session's ``timeout`` in all (every step of the login).
+
         Raises:
             InvalidCredentialsError: unknown email or wrong password.
             UnsupportedChallengeError: the account needs MFA or a new password.
             AuthenticationError: the account is locked, unconfirmed or disabled.
+            ServiceUnavailableError: an outage (:class:`AndersenTimeoutError` when the
+                deadline passed), never a refusal of the account.
         """
-        return await self.auth.login(email, password)
+        return await self._within("logging in", self.auth.login(email, password))
 
     async def confirm_device(self, name: str | None = None) -> Tokens:
         """Remember this device at Cognito (see :meth:`Authenticator.confirm_device`).
@@ -186,15 +196,28 @@ class AndersenA2(Commands):
         Returns:
             The tokens, now holding the device secret: save them instead of the password.
         """
-        return await self.auth.confirm_device(name or f"andersen-ev on {platform.node()}")
+        device = name or f"andersen-ev on {platform.node()}"
+        return await self._within("confirming the device", self.auth.confirm_device(device))
 
     async def forget_device(self) -> None:
         """Stop remembering this device (see :meth:`Authenticator.forget_device`)."""
-        await self.auth.forget_device()
+        await self._within("forgetting the device", self.auth.forget_device())
 
     async def sign_out(self) -> None:
         """Revoke the tokens at Cognito and forget them (see :meth:`Authenticator.sign_out`)."""
-        await self.auth.sign_out()
+        await self._within("signing out", self.auth.sign_out())
+
+    async def _within(self, what: str, step: Awaitable[_T]) -> _T:
+        """``step``, given up on (:class:`AndersenTimeoutError`) after the session's timeout."""
+        end = asyncio.get_running_loop().time() + self._timeout
+        return await within(
+            end,
+            step,
+            lambda: AndersenTimeoutError(
+                f"{what} took longer than {self._timeout:g} s (the session's timeout): the"
+                " service is slow or unreachable; try again later"
+            ),
+        )
 
     # -- live status -------------------------------------------------------------------------
 

@@ -10,20 +10,27 @@ change the charger take ``confirm=``: False (the default) returns at once; True 
 to 30 s for the status to show the change, and a number waits that many seconds;
 :class:`~andersen_ev.exceptions.CommandNotConfirmedError` says it never showed. Waiting
 (:meth:`Commands.wait_for`) follows the device's update stream and polls the status while
-the stream is down (:mod:`andersen_ev.waiting`).
+the stream is down (:mod:`andersen_ev.waiting`). When a confirmed command's answer is lost
+(:class:`~andersen_ev.exceptions.OutcomeUnknownError`: it may or may not have been applied),
+the status is read back the same way instead of failing blindly.
+
+``timeout=`` is a deadline for sending the command, every read it needs first included;
+``confirm=`` adds its own wait after that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from andersen_ev import operations as ops
 from andersen_ev.exceptions import (
     AndersenTimeoutError,
     CommandNotConfirmedError,
     InvalidInputError,
+    OutcomeUnknownError,
     ResponseError,
 )
 from andersen_ev.models import (
@@ -69,6 +76,8 @@ DEFAULT_CONFIRM_TIMEOUT: Final = 30.0
 DEFAULT_CONFIRM_INTERVAL: Final = 1.5
 #: The schedule ``create_schedule`` writes when given none (the seed's default).
 DEFAULT_SCHEDULE: Final = Schedule(start_hour=0, start_minute=30, end_hour=4, end_minute=30)
+_LOG = logging.getLogger(__name__)
+_R = TypeVar("_R")
 _WEEKDAY_ARGS: Final = ("dayMon", "dayTue", "dayWed", "dayThu", "dayFri", "daySat", "daySun")
 
 Confirm = bool | float
@@ -96,8 +105,9 @@ def confirm_timeout(confirm: object) -> float | None:
 class Commands(Queries):
     """The methods of :class:`~andersen_ev.AndersenA2` that change something (a mixin of it).
 
-    Every method takes ``timeout=``: seconds for the request instead of the session's
-    (``confirm=`` has its own limit).
+    Every method takes ``timeout=``: the deadline, in seconds, for sending the command
+    (retries and any read it needs first included) instead of the session's; ``confirm=``
+    has its own limit, after that.
     """
 
     streams: StreamManager
@@ -149,14 +159,42 @@ class Commands(Queries):
         """
         return await self._set_lock(device_id, locked=False, confirm=confirm, timeout=timeout)
 
+    async def rcm_reset(
+        self, device_id: str, *, confirm: Confirm = False, timeout: float | None = None
+    ) -> CommandResult | None:
+        """Reset the charger after a residual-current (RCM) fault, as the app's button does.
+
+        Sends the device command ``rcmReset``. A charger without a fault is left as it is.
+
+        Args:
+            confirm: Wait until the status shows no fault (``sys_fault_code`` 0; True: up
+                to 30 s; or seconds).
+
+        Raises:
+            CommandNotConfirmedError: ``confirm`` was asked and the fault never cleared
+                (a fault that persists needs an electrician, not another reset).
+        """
+        limit = confirm_timeout(confirm)
+        return await self._confirmed(
+            device_id,
+            "rcmReset",
+            limit,
+            lambda s: s.sys_fault_code == 0,
+            self.run_aev_command(device_id, "rcmReset", timeout=timeout),
+        )
+
     async def _set_lock(
         self, device_id: str, *, locked: bool, confirm: Confirm, timeout: float | None
     ) -> CommandResult | None:
         limit = confirm_timeout(confirm)
         command = "userLock" if locked else "userUnlock"
-        result = await self.run_aev_command(device_id, command, timeout=timeout)
-        await self._confirm(device_id, command, limit, lambda s: s.sys_user_lock is locked)
-        return result
+        return await self._confirmed(
+            device_id,
+            command,
+            limit,
+            lambda s: s.sys_user_lock is locked,
+            self.run_aev_command(device_id, command, timeout=timeout),
+        )
 
     async def set_schedules(
         self,
@@ -185,9 +223,10 @@ class Commands(Queries):
         wire = check_slots(slots)
         variables = {"deviceId": check_id(device_id), "scheduleSlots": wire}
         limit = confirm_timeout(confirm)
-        result = await call(self._graphql, ops.SET_SCHEDULES, variables, timeout=timeout)
-        await self._confirm(device_id, ops.SET_SCHEDULES.name, limit, _slots_shown(wire))
-        return result
+        send = call(self._graphql, ops.SET_SCHEDULES, variables, timeout=timeout)
+        return await self._confirmed(
+            device_id, ops.SET_SCHEDULES.name, limit, _slots_shown(wire), send
+        )
 
     async def create_schedule(
         self,
@@ -226,17 +265,20 @@ class Commands(Queries):
         slot = check_slot(slot_number)
         limit = confirm_timeout(confirm)
         wanted = bool(enabled)
-        current = await self.get_schedule(device_id, slot, timeout=timeout)
-        schedule = _with_enabled(current, slot, enabled=wanted)
-        result = await self.set_schedules(device_id, {slot: schedule}, timeout=timeout)
+        deadline = self._graphql.deadline(timeout)
+
+        async def read_then_write() -> CommandResult | None:
+            with deadline:  # the read and the write share the one deadline
+                current = await self.get_schedule(device_id, slot)
+                schedule = _with_enabled(current, slot, enabled=wanted)
+                return await self.set_schedules(device_id, {slot: schedule})
 
         def applied(status: DeviceStatus) -> bool:
             slots = status.schedules
             reported = slots[slot] if slot < len(slots) else None
             return reported is not None and reported.enabled is wanted
 
-        await self._confirm(device_id, "setSchedules", limit, applied)
-        return result
+        return await self._confirmed(device_id, "setSchedules", limit, applied, read_then_write())
 
     async def set_all_schedules_disabled(
         self, device_id: str, *, confirm: Confirm = False, timeout: float | None = None
@@ -249,15 +291,14 @@ class Commands(Queries):
         variables = {"deviceId": check_id(device_id)}
         limit = confirm_timeout(confirm)
         operation = ops.SET_ALL_SCHEDULES_DISABLED
-        result = await call(self._graphql, operation, variables, timeout=timeout)
 
         def applied(status: DeviceStatus) -> bool:
             return status.sys_user_lock is False and all(
                 slot is None or not slot.enabled for slot in status.schedules
             )
 
-        await self._confirm(device_id, operation.name, limit, applied)
-        return result
+        send = call(self._graphql, operation, variables, timeout=timeout)
+        return await self._confirmed(device_id, operation.name, limit, applied, send)
 
     async def set_solar(
         self,
@@ -286,7 +327,6 @@ class Commands(Queries):
             "chargeOutsideSchedules": _optional_flag(charge_outside_schedules),
         }
         limit = confirm_timeout(confirm)
-        result = await call(self._graphql, ops.SET_SOLAR, variables, timeout=timeout)
 
         def applied(status: DeviceStatus) -> bool:
             return (
@@ -295,8 +335,8 @@ class Commands(Queries):
                 and status.solar_max_grid_charge_percent == percent
             )
 
-        await self._confirm(device_id, ops.SET_SOLAR.name, limit, applied)
-        return result
+        send = call(self._graphql, ops.SET_SOLAR, variables, timeout=timeout)
+        return await self._confirmed(device_id, ops.SET_SOLAR.name, limit, applied, send)
 
     async def upsert_device_friendly_name(
         self, device_id: str, friendly_name: str, *, timeout: float | None = None
@@ -445,8 +485,38 @@ class Commands(Queries):
             interval=self.confirm_interval,
         )
 
+    async def _confirmed(
+        self,
+        device_id: str,
+        command: str,
+        limit: float | None,
+        applied: StatusPredicate,
+        send: Awaitable[_R],
+    ) -> _R | None:
+        """Await ``send``, then wait until ``applied`` holds if ``confirm=`` asked (``limit``).
+
+        A lost answer (:class:`OutcomeUnknownError`) is settled by reading the status: the
+        result is then None, or :class:`CommandNotConfirmedError` with ``answer_lost``.
+        """
+        try:
+            result = await send
+        except OutcomeUnknownError as lost:
+            if limit is None:
+                raise
+            _LOG.debug("%s: answer lost (%s); reading the status back", command, lost)
+            await self._confirm(device_id, command, limit, applied, lost=lost)
+            return None
+        await self._confirm(device_id, command, limit, applied)
+        return result
+
     async def _confirm(
-        self, device_id: str, command: str, limit: float | None, applied: StatusPredicate
+        self,
+        device_id: str,
+        command: str,
+        limit: float | None,
+        applied: StatusPredicate,
+        *,
+        lost: OutcomeUnknownError | None = None,
     ) -> None:
         """Wait until ``applied`` holds, if ``confirm=`` asked for it (``limit``)."""
         if limit is None:
@@ -455,8 +525,8 @@ class Commands(Queries):
             await self.wait_for(device_id, applied, limit)
         except AndersenTimeoutError:
             raise CommandNotConfirmedError(
-                device_id=device_id, command=command, timeout=limit
-            ) from None
+                device_id=device_id, command=command, timeout=limit, answer_lost=lost is not None
+            ) from lost
 
 
 def _slots_shown(wire: Mapping[str, Mapping[str, Any]]) -> StatusPredicate:

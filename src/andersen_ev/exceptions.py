@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import aiohttp
 
@@ -71,7 +71,9 @@ __all__ = [
     "ServerError",
     "ServiceUnavailableError",
     "TokenStoreError",
+    "TransportError",
     "UnsupportedChallengeError",
+    "raise_without_context",
     "transport_errors",
 ]
 
@@ -106,7 +108,19 @@ class AndersenConnectionError(ServiceUnavailableError, ConnectionError):
 
 
 class AndersenTimeoutError(ServiceUnavailableError, TimeoutError):
-    """The Andersen cloud (or its Cognito user pool) did not answer in time. Try again later."""
+    """The Andersen cloud (or its Cognito user pool) did not answer in time. Try again later.
+
+    Raised when a call's deadline (its ``timeout=``, or the session's) passes, whether in a
+    request, between retries or while waiting for a token refresh.
+
+    Attributes:
+        before_request: True when nothing of this call reached the service (the deadline
+            passed while connecting, waiting for a token refresh or before sending).
+    """
+
+    def __init__(self, message: str, *, before_request: bool = False) -> None:
+        super().__init__(message)
+        self.before_request = before_request
 
 
 class AuthenticationError(AndersenError):
@@ -185,30 +199,86 @@ class InsecureTokenFileError(TokenStoreError):
     """The token file can be read or written by other users: restrict it (``chmod 600``)."""
 
 
+class TransportError(Exception):
+    """What the network library reported, as text: the ``__cause__`` of transport errors.
+
+    aiohttp's own exceptions may carry the request (its headers, the bearer token
+    included), so they are never chained: this holds their class name and message only.
+    """
+
+    _LIMIT: Final = 300
+
+    @classmethod
+    def of(cls, exc: BaseException) -> TransportError:
+        """The secret-free stand-in for ``exc``."""
+        if isinstance(exc, aiohttp.ClientResponseError):  # str() would name its request
+            text = f"HTTP {exc.status} {exc.message}"
+        else:
+            text = str(exc)
+        return cls(f"{type(exc).__name__}: {text}"[: cls._LIMIT])
+
+
 @contextmanager
 def transport_errors(action: str) -> Iterator[None]:
     """Map aiohttp errors and timeouts raised inside the block to :class:`AndersenError`.
 
-    This is the one place where transport failures become library errors.
+    This is the one place where transport failures become library errors. The aiohttp
+    exception is replaced, not chained (it may hold the request's headers): the error's
+    ``__cause__`` is a :class:`TransportError`, and its ``__context__`` is None.
 
     Args:
         action: What was being done, for the message (``"Cognito InitiateAuth"``).
 
     Raises:
-        AndersenTimeoutError: the block timed out.
+        AndersenTimeoutError: the block timed out (``before_request`` when it was still
+            connecting).
         AndersenConnectionError: any other aiohttp client error.
     """
+    error: AndersenError
     try:
         yield
     except TimeoutError as exc:  # aiohttp's timeouts are TimeoutError subclasses too
-        raise AndersenTimeoutError(
-            f"{action} timed out: the service did not answer in time; try again later"
-        ) from exc
+        error = AndersenTimeoutError(
+            f"{action} timed out: the service did not answer in time; try again later",
+            before_request=isinstance(exc, aiohttp.ConnectionTimeoutError),
+        )
+        cause: BaseException = exc
     except aiohttp.ClientError as exc:
-        raise AndersenConnectionError(
-            f"{action} failed: {type(exc).__name__}: {exc}; check the network and try again",
+        error = AndersenConnectionError(
+            f"{action} failed: {TransportError.of(exc)}; check the network and try again",
             before_request=isinstance(exc, aiohttp.ClientConnectorError),
-        ) from exc
+        )
+        cause = exc
+    else:
+        return
+    raise_without_context(error, TransportError.of(cause))
+
+
+def raise_without_context(error: BaseException, cause: BaseException | None = None) -> NoReturn:
+    """Raise ``error`` caused by ``cause``, with no ``__context__``.
+
+    For errors raised while another exception (which may hold secrets) is being handled:
+    ``raise ... from None`` only hides that one, this drops it.
+    """
+    error.__cause__ = cause
+    error.__suppress_context__ = True
+    try:
+        raise error
+    finally:
+        error.__context__ = None
+
+
+#: The most GraphQL error messages, and characters, an ApiError's message quotes: a
+#: hostile reply must not become a huge exception (``errors`` keeps the whole list).
+_MAX_MESSAGES: Final = 5
+_MAX_MESSAGE_CHARS: Final = 1000
+
+
+def _bounded(text: str) -> str:
+    """``text``, cut to :data:`_MAX_MESSAGE_CHARS` with a mark where it was cut."""
+    if len(text) <= _MAX_MESSAGE_CHARS:
+        return text
+    return text[:_MAX_MESSAGE_CHARS] + " [...]"
 
 
 class ApiError(AndersenError):
@@ -247,9 +317,9 @@ class ApiError(AndersenError):
         """Build the error for a GraphQL ``errors`` list (NOT_FOUND gives DeviceNotFoundError)."""
         messages = [
             str(error.get("message", "unknown error")) if isinstance(error, dict) else str(error)
-            for error in errors
+            for error in errors[:_MAX_MESSAGES]
         ]
-        text = f"{operation} failed: {'; '.join(messages)}"
+        text = _bounded(f"{operation} failed: {'; '.join(messages)}")
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
         extensions = first.get("extensions") if isinstance(first, dict) else None
         if isinstance(extensions, dict) and extensions.get("code") == "NOT_FOUND":
@@ -349,17 +419,24 @@ class CommandNotConfirmedError(OutcomeUnknownError):
         device_id: The charger.
         command: What was sent (``userLock`` ...).
         timeout: Seconds waited.
+        answer_lost: True when the command's own answer was lost too (no answer in time,
+            the connection broke after sending, a 5xx): the status was read back instead.
     """
 
-    def __init__(self, *, device_id: str, command: str, timeout: float) -> None:
+    def __init__(
+        self, *, device_id: str, command: str, timeout: float, answer_lost: bool = False
+    ) -> None:
+        lost = ", its answer was lost," if answer_lost else ""
         super().__init__(
-            f"{command} on device {device_id} was sent but not confirmed within {timeout:g} s;"
-            " the charger may be offline: check get_device_status() before retrying",
+            f"{command} on device {device_id} was sent{lost} but not confirmed within"
+            f" {timeout:g} s; the charger may be offline: check get_device_status() before"
+            " sending it again",
             operation=command,
             device_id=device_id,
         )
         self.command = command
         self.timeout = timeout
+        self.answer_lost = answer_lost
 
 
 class InvalidInputError(AndersenError, ValueError):

@@ -13,6 +13,16 @@ errors:
 * mutations are retried only when the request provably never left this machine (the
   connection could not be opened); otherwise the error reaches the caller, saying that the
   mutation may have been applied, so a mutation is applied at most once.
+
+``timeout`` is a **deadline for the whole call**: waiting for a token refresh, every try,
+every wait between tries and ``Retry-After`` fit inside it; a retry that cannot fit is not
+started. Calls made inside a :meth:`GraphQLHttp.deadline` block (a command that reads,
+then writes) share that block's deadline too.
+
+Replies obey :mod:`andersen_ev.wire`: no redirect is followed, bodies are read up to
+:data:`~andersen_ev.wire.MAX_REPLY_BYTES`, JSON is parsed sanely; whatever comes back, only
+:class:`~andersen_ev.AndersenError` subclasses leave this module, and none of them chains an
+aiohttp exception (which may hold the request's headers, the bearer token included).
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import math
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, Protocol, TypeVar
@@ -28,6 +41,7 @@ from typing import Any, Final, Protocol, TypeVar
 import aiohttp
 from pydantic import TypeAdapter, ValidationError
 
+from andersen_ev.auth.cognito import refuse_redirect
 from andersen_ev.exceptions import (
     AndersenConnectionError,
     AndersenError,
@@ -38,13 +52,21 @@ from andersen_ev.exceptions import (
     ReauthRequiredError,
     ResponseError,
     ServerError,
+    raise_without_context,
     transport_errors,
 )
 from andersen_ev.graphql import UNAUTHENTICATED, error_codes, operation_document
 from andersen_ev.retry import NO_RETRY, RetryPolicy
 from andersen_ev.validation import check_seconds
+from andersen_ev.wire import (
+    REQUEST_OPTIONS,
+    MalformedJsonError,
+    ReplyTooLargeError,
+    parse_json,
+    read_body,
+)
 
-__all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource"]
+__all__ = ["GraphQLHttp", "GraphQLResult", "TokenSource", "within"]
 
 _LOG = logging.getLogger(__name__)
 _TOO_MANY_REQUESTS: Final = 429
@@ -52,6 +74,11 @@ _SERVER_ERROR: Final = 500
 _OK: Final = 200
 #: A successful reply never carries this key: its absence lets the fast path skip parsing.
 _ERRORS_KEY: Final = b'"errors"'
+#: The deadline of a :meth:`GraphQLHttp.deadline` block: (loop time, the task it binds).
+#: Tasks started inside the block inherit the variable but not the deadline.
+_BLOCK: ContextVar[tuple[float, asyncio.Task[Any] | None] | None] = ContextVar(
+    "andersen_ev_deadline", default=None
+)
 
 
 class TokenSource(Protocol):
@@ -81,7 +108,7 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         return None
-    return max(0.0, seconds)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 _T = TypeVar("_T")
@@ -112,11 +139,7 @@ class GraphQLResult:
             ResponseError: the reply is not JSON or has no data object.
         """
         if self._data is None:
-            try:
-                document = json.loads(self.body)
-            except ValueError:
-                document = None
-            self._data = _data_of(self.operation, self.status, document)
+            self._data = _data_of(self.operation, self.status, _parse(self.body))
         return self._data
 
     def validate(self, envelope: TypeAdapter[_T]) -> _T | None:
@@ -151,7 +174,7 @@ class GraphQLHttp:
         session: Returns the shared aiohttp session (created lazily by the owner).
         url: The GraphQL HTTP endpoint.
         tokens: Source of bearer tokens; refreshed once on ``UNAUTHENTICATED``.
-        timeout: Default seconds allowed per request (each try).
+        timeout: Default deadline of a call, in seconds (all its tries included).
         retry: Retry policy for queries.
         sleep: How to wait between tries (tests may pass a recorder).
     """
@@ -172,7 +195,36 @@ class GraphQLHttp:
         self._timeout = timeout
         self._retry = retry
         self._sleep = sleep
-        self._default_limit = aiohttp.ClientTimeout(total=timeout)
+
+    @contextmanager
+    def deadline(self, timeout: float | None = None) -> Iterator[float]:
+        """Give every call of the current task inside the block one shared deadline.
+
+        ``timeout`` seconds from now (the session's default when None), or an enclosing
+        block's deadline if that is sooner. A call's own ``timeout=`` can only shorten it.
+        Tasks started inside the block are not bound by it.
+
+        Yields:
+            The deadline, in event-loop time.
+
+        Raises:
+            InvalidInputError: ``timeout`` is not a positive number of seconds.
+        """
+        end = self._end(timeout)
+        token = _BLOCK.set((end, asyncio.current_task()))
+        try:
+            yield end
+        finally:
+            _BLOCK.reset(token)
+
+    def _end(self, timeout: float | None) -> float:
+        """The deadline (loop time) of a call given ``timeout``, inside any block's."""
+        seconds = self._timeout if timeout is None else check_seconds(timeout)
+        end = asyncio.get_running_loop().time() + seconds
+        block = _BLOCK.get()
+        if block is not None and block[1] is asyncio.current_task():
+            end = min(end, block[0])
+        return end
 
     async def execute(
         self,
@@ -184,28 +236,34 @@ class GraphQLHttp:
     ) -> GraphQLResult:
         """Run one operation (by name) and return its successful reply.
 
+        Args:
+            timeout: Seconds for the whole call, retries and token refresh included (the
+                session's default when None).
+
         Raises:
             ApiError: the service answered GraphQL errors.
             RateLimitedError: still rate limited after the retries (or asked to wait longer
-                than the policy allows).
+                than the policy or the deadline allows).
             ServerError: still failing with 5xx after the retries.
-            AndersenConnectionError: the service could not be reached.
-            AndersenTimeoutError: no answer within ``timeout``.
-            ResponseError: the reply is not a GraphQL answer.
+            AndersenConnectionError: the service could not be reached, or redirected.
+            AndersenTimeoutError: the deadline passed (``before_request`` when nothing
+                was sent, e.g. while waiting for a token refresh).
+            OutcomeUnknownError: a mutation's answer was lost after it may have reached
+                the service: read the state before sending it again.
+            ResponseError: the reply is not a GraphQL answer (or is too large).
             ReauthRequiredError: the service refused even freshly refreshed tokens.
             AuthenticationError: the tokens could not be refreshed.
             InvalidInputError: ``timeout`` is not a positive number of seconds.
         """
-        if timeout is not None:
-            check_seconds(timeout)
+        end = self._end(timeout)
         body = _request_prefix(operation) + json.dumps(dict(variables or {})).encode() + b"}"
         policy = NO_RETRY if mutation else self._retry
         retried_auth = False
         attempt = 1
         while True:
-            id_token = await self._tokens.id_token()
+            id_token = await self._id_token(operation, end)
             try:
-                return await self._once(operation, body, id_token, timeout)
+                return await self._once(operation, body, id_token, self._limit(end, mutation))
             except _TokenRejectedError:
                 if retried_auth:  # refused even after a fresh refresh: the session is over
                     raise _session_over(operation) from None
@@ -214,12 +272,43 @@ class GraphQLHttp:
                 _LOG.debug("%s: token rejected, refreshing and sending once more", operation)
             except (RateLimitedError, ServerError, AndersenConnectionError, TimeoutError) as exc:
                 delay = self._retry_delay(operation, exc, policy, attempt, mutation=mutation)
-                if delay is None:
+                if delay is None or asyncio.get_running_loop().time() + delay >= end:
                     if mutation and (sent := _maybe_applied(operation, exc)) is not None:
                         raise sent from exc
                     raise
                 attempt += 1
                 await self._sleep(delay)
+
+    async def _id_token(self, operation: str, end: float) -> str:
+        """A bearer token, waiting for a (shared) refresh no later than ``end``.
+
+        Leaving the wait never cancels the refresh: other callers may be waiting for it.
+        """
+        return await within(
+            end,
+            self._tokens.id_token(),
+            lambda: AndersenTimeoutError(
+                f"GraphQL {operation}: the deadline passed while waiting for the token"
+                " refresh; nothing was sent: try again later",
+                before_request=True,
+            ),
+        )
+
+    def _limit(self, end: float, mutation: bool) -> float:
+        """Seconds the next try may take: what is left, capped per try for queries.
+
+        Raises:
+            AndersenTimeoutError: nothing is left (``before_request``: this try is not sent).
+        """
+        left = end - asyncio.get_running_loop().time()
+        if left <= 0:
+            raise AndersenTimeoutError(
+                "the call's deadline passed before the request could be sent; nothing was"
+                " sent: try again later (with a longer timeout)",
+                before_request=True,
+            )
+        per_try = self._retry.attempt_timeout
+        return left if mutation or per_try is None else min(left, per_try)
 
     def _retry_delay(
         self,
@@ -234,7 +323,7 @@ class GraphQLHttp:
         if mutation:
             # only a connection that was never opened provably carried nothing
             retry = (
-                isinstance(exc, AndersenConnectionError)
+                isinstance(exc, AndersenConnectionError | AndersenTimeoutError)
                 and exc.before_request
                 and attempt < self._retry.attempts
             )
@@ -255,37 +344,44 @@ class GraphQLHttp:
         return delay
 
     async def _once(
-        self, operation: str, body: bytes, id_token: str, timeout: float | None
+        self, operation: str, body: bytes, id_token: str, limit: float
     ) -> GraphQLResult:
-        reply = await self._post(operation, body, id_token, timeout)
+        reply = await self._post(operation, body, id_token, limit)
         return self._interpret(operation, reply)
 
-    async def _post(
-        self, operation: str, body: bytes, id_token: str, timeout: float | None
-    ) -> _Reply:
+    async def _post(self, operation: str, body: bytes, id_token: str, limit: float) -> _Reply:
         headers = {
             "Authorization": f"Bearer {id_token}",
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
-        limit = self._default_limit if timeout is None else aiohttp.ClientTimeout(total=timeout)
-        with transport_errors(f"GraphQL {operation}"):
+        action = f"GraphQL {operation}"
+        with transport_errors(action):
             async with self._session().post(
-                self._url, data=body, headers=headers, timeout=limit
+                self._url,
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=limit),
+                **REQUEST_OPTIONS,
             ) as response:
+                refuse_redirect(action, response)
+                try:
+                    answer = await read_body(response)
+                except ReplyTooLargeError as exc:
+                    too_large = ResponseError(
+                        f"{operation}: the reply (HTTP {response.status}) is larger than"
+                        f" {exc.limit} bytes",
+                        operation=operation,
+                    )
+                    raise_without_context(too_large)
                 return _Reply(
-                    response.status,
-                    _retry_after(response.headers.get("Retry-After")),
-                    await response.read(),
+                    response.status, _retry_after(response.headers.get("Retry-After")), answer
                 )
 
     def _interpret(self, operation: str, reply: _Reply) -> GraphQLResult:
         if reply.status == _OK and _ERRORS_KEY not in reply.body:
             return GraphQLResult(operation, reply.body, reply.status)  # parsed when used
-        try:
-            document = json.loads(reply.body)
-        except ValueError:
-            document = None
+        document = _parse(reply.body)
         errors = document.get("errors") if isinstance(document, dict) else None
         if isinstance(errors, list) and UNAUTHENTICATED in error_codes(errors):
             raise _TokenRejectedError
@@ -298,6 +394,31 @@ class GraphQLHttp:
         return GraphQLResult(
             operation, reply.body, reply.status, _data_of(operation, reply.status, document)
         )
+
+
+async def within(
+    end: float, awaitable: Awaitable[_T], expired: Callable[[], AndersenTimeoutError]
+) -> _T:
+    """The result of ``awaitable``, or ``expired()`` raised once loop time ``end`` passes.
+
+    Errors of ``awaitable`` itself pass through, its own timeouts included.
+    """
+    limit = asyncio.timeout_at(end)
+    try:
+        async with limit:
+            return await awaitable
+    except TimeoutError:
+        if not limit.expired():
+            raise
+    raise expired()
+
+
+def _parse(body: bytes) -> object:
+    """The JSON document of a reply, or None when it is not sane JSON."""
+    try:
+        return parse_json(body)
+    except MalformedJsonError:
+        return None
 
 
 def _maybe_applied(operation: str, exc: Exception) -> OutcomeUnknownError | None:
@@ -313,15 +434,15 @@ def _maybe_applied(operation: str, exc: Exception) -> OutcomeUnknownError | None
     )
     if isinstance(exc, AndersenConnectionError) and not exc.before_request:
         cause = exc.__cause__
-        detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        detail = f" ({cause})" if cause is not None else ""
         what = f"the connection failed after the request was sent{detail}"
-    elif isinstance(exc, AndersenTimeoutError):
-        what = "got no answer in time"
+    elif isinstance(exc, AndersenTimeoutError) and not exc.before_request:
+        what = "no answer came in time"
     elif isinstance(exc, ServerError):
-        what = f"failed with HTTP {exc.status} from the service"
+        what = f"the service failed with HTTP {exc.status}"
     else:
         return None
-    return OutcomeUnknownError(f"GraphQL {operation} {what}, {advice}", operation=operation)
+    return OutcomeUnknownError(f"GraphQL {operation}: {what}, {advice}", operation=operation)
 
 
 @cache

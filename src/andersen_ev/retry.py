@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from andersen_ev.exceptions import InvalidInputError
+from andersen_ev.validation import check_seconds
 
-__all__ = ["NO_RETRY", "RetryPolicy", "backoff_delay"]
+__all__ = ["DEFAULT_ATTEMPT_TIMEOUT", "NO_RETRY", "RetryPolicy", "backoff_delay"]
+
+#: Seconds one try of a query may take by default: three stalled tries fit in the
+#: default 30 s deadline of a call.
+DEFAULT_ATTEMPT_TIMEOUT: Final = 10.0
 
 
 def backoff_delay(failures: int, backoff: float, max_backoff: float) -> float:
@@ -31,6 +36,8 @@ class RetryPolicy:
     """How queries are retried: capped exponential backoff with full jitter.
 
     Mutations are never retried once they may have reached the service, whatever the policy.
+    Every try and every wait fits in the call's deadline (its ``timeout=``): a retry that
+    would end after it is not started, and the call fails with the last error instead.
 
     Attributes:
         attempts: Tries in all for a query (1 disables retrying).
@@ -38,15 +45,20 @@ class RetryPolicy:
         max_backoff: Cap of the delay between two tries, in seconds.
         max_retry_after: The longest ``Retry-After`` honoured by waiting; a server asking
             for longer gets a :class:`~andersen_ev.RateLimitedError` at once.
+        attempt_timeout: Seconds one try of a query may take at most (None: all that is
+            left of the deadline), so that a stalled connection is given up on and the
+            next try can be answered. A mutation's one try always has the whole deadline.
 
     Raises:
-        InvalidInputError: ``attempts`` below 1 or a negative delay.
+        InvalidInputError: ``attempts`` below 1, a negative delay, or an
+            ``attempt_timeout`` that is not a positive number of seconds.
     """
 
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 10.0
     max_retry_after: float = 60.0
+    attempt_timeout: float | None = DEFAULT_ATTEMPT_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -56,6 +68,8 @@ class RetryPolicy:
             )
         if self.backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
             raise InvalidInputError("RetryPolicy delays must not be negative")
+        if self.attempt_timeout is not None:
+            check_seconds(self.attempt_timeout, "RetryPolicy.attempt_timeout")
 
     def delay(self, retry: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1 for the first retry).

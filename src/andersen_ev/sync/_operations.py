@@ -208,6 +208,12 @@ class Operations:
         """Unlock the charger; ``confirm=True`` waits until the status shows it (30 s)."""
         return self._call(_AsyncA2.user_unlock, device_id, confirm=confirm, timeout=timeout)
 
+    def rcm_reset(
+        self, device_id: str, *, confirm: bool | float = False, timeout: float | None = None
+    ) -> CommandResult | None:
+        """Reset the charger after an RCM fault; ``confirm=True`` waits until it clears."""
+        return self._call(_AsyncA2.rcm_reset, device_id, confirm=confirm, timeout=timeout)
+
     def set_schedules(
         self,
         device_id: str,
