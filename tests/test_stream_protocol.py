@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from andersen_ev import AndersenA2, ApiError, DeviceStatus, ReauthRequiredError
+from andersen_ev import AndersenA2, AndersenError, ApiError, DeviceStatus, ReauthRequiredError
 from andersen_ev.stream import (
     GRAPHQL_TRANSPORT_WS,
     GRAPHQL_WS,
     StatusSnapshot,
+    StatusUpdate,
     StreamManager,
     StreamState,
 )
@@ -174,7 +175,7 @@ async def test_events_that_overtake_a_snapshot_follow_it(
     await follower.until(lambda f: len(f.received) == 3)
     snapshot, *events = follower.received
     assert isinstance(snapshot, StatusSnapshot)
-    assert [type(event) for event in events] == [DeviceStatus, DeviceStatus]
+    assert [type(event) for event in events] == [StatusUpdate, StatusUpdate]
     assert [event.sys_solar_power for event in events] == [1.0, 2.0]
     await follower.stop()
 
@@ -426,15 +427,15 @@ async def test_a_broken_snapshot_source_is_logged_and_retried(
 ) -> None:
     calls = 0
 
-    async def snapshot(device_id: str) -> DeviceStatus:
+    async def snapshots(device_ids: list[str]) -> dict[str, DeviceStatus | AndersenError]:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RuntimeError("a bug in the snapshot source")
-        return await a2.get_device_status(device_id)
+        return {device_id: await a2.get_device_status(device_id) for device_id in device_ids}
 
     server.script = serve_normally
-    manager = StreamManager(a2._http, server.url, a2.auth, snapshot, FAST_STREAM)
+    manager = StreamManager(a2._http, server.url, a2.auth, snapshots, FAST_STREAM)
     with caplog.at_level("ERROR", logger="andersen_ev.stream"):
         async with manager.subscribe(andersen_charger.id) as updates:
             assert isinstance(await anext(updates), StatusSnapshot)

@@ -51,7 +51,13 @@ from andersen_ev.models import (
     SolarSettings,
 )
 from andersen_ev.retry import RetryPolicy
-from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings, StreamState
+from andersen_ev.stream import (
+    DeviceUpdates,
+    StatusSnapshot,
+    StatusUpdate,
+    StreamSettings,
+    StreamState,
+)
 from andersen_ev.token_store import TokenStore
 
 __all__ = [
@@ -100,6 +106,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SolarSettings",
     "StatusSnapshot",
+    "StatusUpdate",
     "StreamSettings",
     "StreamState",
     "TokenStore",

@@ -15,6 +15,7 @@ control (:mod:`andersen_ev.control`). The queries and commands are mixins from
 
 from __future__ import annotations
 
+import functools
 import platform
 import ssl
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from typing import Any, Self
 
 import aiohttp
 
-from andersen_ev import control, diagnostics
+from andersen_ev import batch, control, diagnostics
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
 from andersen_ev.commands import DEFAULT_CONFIRM_INTERVAL, Commands, Confirm, confirm_timeout
 from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
@@ -126,7 +127,11 @@ class AndersenA2(Commands):
             retry=retry or RetryPolicy(),
         )
         self.streams = StreamManager(
-            self._http, endpoints.websocket_url, self.auth, self.get_device_status, stream_settings
+            self._http,
+            endpoints.websocket_url,
+            self.auth,
+            functools.partial(batch.read_batch, self._graphql),
+            stream_settings,
         )
 
     def __repr__(self) -> str:

@@ -71,7 +71,8 @@ How it is built, one layer per module, each importing only those above it:
 from andersen_ev.stream.manager import StreamManager
 from andersen_ev.stream.protocol import GRAPHQL_TRANSPORT_WS, GRAPHQL_WS
 from andersen_ev.stream.settings import StateCallback, StreamSettings, StreamState, StreamStats
-from andersen_ev.stream.updates import DeviceUpdates, StatusSnapshot
+from andersen_ev.stream.statuses import StatusSnapshot, StatusUpdate
+from andersen_ev.stream.updates import DeviceUpdates
 
 __all__ = [
     "GRAPHQL_TRANSPORT_WS",
@@ -79,6 +80,7 @@ __all__ = [
     "DeviceUpdates",
     "StateCallback",
     "StatusSnapshot",
+    "StatusUpdate",
     "StreamManager",
     "StreamSettings",
     "StreamState",

@@ -3,8 +3,10 @@
 :class:`StreamManager` opens the websocket (a
 :class:`~andersen_ev.stream.connection.Connection`) when the first consumer attaches and
 closes it after the last one leaves; in between it reopens it after every loss (backoff,
-token refresh), resyncs the consumers with snapshots, and reports its state. Consumers
-reach it only through the methods of :class:`~andersen_ev.stream.updates.ConsumerHub`.
+token refresh), resyncs the consumers with snapshots (read in batches), keeps the latest
+complete status of each device (:class:`~andersen_ev.stream.cache.StatusCache`), and
+reports its state. Consumers reach it only through the methods of
+:class:`~andersen_ev.stream.updates.ConsumerHub`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -26,15 +28,22 @@ from andersen_ev.exceptions import (
 )
 from andersen_ev.http import TokenSource
 from andersen_ev.models import DeviceStatus
+from andersen_ev.stream.cache import StatusCache
 from andersen_ev.stream.connection import Connection
 from andersen_ev.stream.protocol import AuthRefusedError, ConnectionLostError
 from andersen_ev.stream.settings import StateCallback, StreamSettings, StreamState, StreamStats
-from andersen_ev.stream.updates import Consumer, ConsumerHub, DeviceUpdates, StatusSnapshot
+from andersen_ev.stream.updates import Consumer, ConsumerHub, DeviceUpdates
 from andersen_ev.validation import check_id
 
-__all__ = ["StreamManager"]
+__all__ = ["SnapshotReader", "StreamManager"]
+
+SnapshotReader = Callable[[list[str]], Awaitable[Mapping[str, DeviceStatus | AndersenError]]]
+"""Reads the full statuses of a few devices at once (:func:`andersen_ev.batch.read_batch`):
+each device's status, or its own error; an error of the whole read is raised."""
 
 _LOG = logging.getLogger(__name__)
+#: Devices named in a log line; more are counted.
+_NAMED_IN_LOGS = 3
 
 
 class _IdleError(Exception):
@@ -61,8 +70,9 @@ class StreamManager(ConsumerHub):
         session: Returns the shared aiohttp session.
         url: The websocket endpoint (``Endpoints.websocket_url``).
         tokens: Source of the IdToken for ``connection_init``.
-        snapshot: Reads a device's full status (``AndersenA2.get_device_status``).
-        settings: Backoff and keep-alive settings.
+        snapshots: Reads the full statuses of up to ``settings.snapshot_batch`` devices
+            (in one request: :func:`andersen_ev.batch.read_batch`).
+        settings: Backoff, keep-alive, resync and buffer settings.
     """
 
     def __init__(
@@ -70,15 +80,16 @@ class StreamManager(ConsumerHub):
         session: Callable[[], aiohttp.ClientSession],
         url: str,
         tokens: TokenSource,
-        snapshot: Callable[[str], Awaitable[DeviceStatus]],
+        snapshots: SnapshotReader,
         settings: StreamSettings | None = None,
     ) -> None:
         self._session = session
         self._url = url
         self._tokens = tokens
-        self._snapshot = snapshot
-        self.settings = settings or StreamSettings()
+        self._read_snapshots_of = snapshots
+        self.settings = settings = settings or StreamSettings()
         self.stats = StreamStats()
+        self._cache = StatusCache(self.stats, max_held=settings.max_pending)
         self._state = StreamState.CLOSED
         self._listeners: list[StateCallback] = []
         self._consumers: set[Consumer] = set()
@@ -116,6 +127,21 @@ class StreamManager(ConsumerHub):
         """The devices somebody is following now."""
         return tuple(self._devices)
 
+    def latest(self, device_id: str) -> DeviceStatus | None:
+        """The device's latest complete status, without a request; None unless it is fresh.
+
+        Fresh means: somebody follows the device, the stream is ``CONNECTED``, and the
+        device's snapshot has arrived since the connection opened; from then on every event
+        is merged into it as it arrives. It is what the device's consumers were last given
+        (a :class:`~andersen_ev.stream.StatusSnapshot` or
+        :class:`~andersen_ev.stream.StatusUpdate`). None otherwise: before the first
+        snapshot, while reconnecting or suspect, after the last consumer left; read
+        ``get_device_status()`` then.
+        """
+        if self._state is not StreamState.CONNECTED:
+            return None
+        return self._cache.latest(device_id)
+
     def on_state(self, callback: StateCallback) -> Callable[[], None]:
         """Call ``callback(state)`` on every state change; returns a function that stops it.
 
@@ -140,7 +166,8 @@ class StreamManager(ConsumerHub):
         ids = tuple(dict.fromkeys(check_id(value) for value in (device_id, *more_device_ids)))
         if self._closed:
             raise AndersenError("this AndersenA2 is closed: create a new one")
-        return DeviceUpdates(self, Consumer(ids))
+        consumer = Consumer(ids, max_pending=self.settings.max_pending, stats=self.stats)
+        return DeviceUpdates(self, consumer)
 
     async def close(self) -> None:
         """End every iterator quietly, stop the subscriptions and close the websocket.
@@ -210,6 +237,7 @@ class StreamManager(ConsumerHub):
             consumers = self._devices.get(device_id)
             if consumers is None:
                 consumers = self._devices[device_id] = []
+                self._cache.follow(device_id)
                 if conn is not None:
                     conn.subscribe(device_id)
             consumers.append(consumer)
@@ -231,6 +259,7 @@ class StreamManager(ConsumerHub):
             consumers.remove(consumer)
             if not consumers:
                 del self._devices[device_id]
+                self._cache.forget(device_id)
                 if conn is not None:
                     conn.unsubscribe(device_id)
 
@@ -365,7 +394,7 @@ class StreamManager(ConsumerHub):
             conn.subscribe(device_id)
         for consumer in self._consumers:
             consumer.expect_snapshots()
-        conn.start()
+        conn.start(self._on_health(conn))
         self._ensure_resync(conn)
 
     async def _disconnect(self, conn: Connection, *, goodbye: bool) -> None:
@@ -373,15 +402,25 @@ class StreamManager(ConsumerHub):
         self._conn = None
         self._snapshots_due = {}
         self._resync = None
+        self._cache.disconnected()
         await conn.close(goodbye=goodbye)
 
-    def _on_status(self, device_id: str, status: DeviceStatus) -> None:
-        """A live event: to every consumer of its device (the hot path: keep it lean)."""
+    def _on_health(self, conn: Connection) -> Callable[[StreamState], None]:
+        """What ``conn`` calls when it becomes suspect or recovers: the state, if it is live."""
+
+        def report(state: StreamState) -> None:
+            if self._conn is conn:
+                self._set_state(state)
+
+        return report
+
+    def _on_status(self, device_id: str, event: DeviceStatus) -> None:
+        """A live event: merged once, to every consumer of its device (the hot path)."""
         self.stats.events += 1
-        if status.id is None:
-            status = status.model_copy(update={"id": device_id})
-        for consumer in self._devices.get(device_id, ()):
-            consumer.deliver(device_id, status)
+        status = self._cache.event(device_id, event)
+        if status is not None:
+            for consumer in self._devices.get(device_id, ()):
+                consumer.deliver(device_id, status)
 
     def _on_rejected(self, device_id: str, error: ApiError) -> None:
         """The server rejected a subscription: end its consumers (no endless retries)."""
@@ -396,47 +435,85 @@ class StreamManager(ConsumerHub):
             self._resync = conn.start_task(self._read_snapshots(), "andersen-ev stream resync")
 
     async def _read_snapshots(self) -> None:
-        """Read the snapshots consumers wait for, a few at a time."""
+        """Read the snapshots consumers wait for: a batch per request, a few at a time."""
+        settings = self.settings
         while self._snapshots_due:
-            workers = min(self.settings.snapshot_concurrency, len(self._snapshots_due))
+            batches = -(-len(self._snapshots_due) // settings.snapshot_batch)
             async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
+                for _ in range(min(settings.snapshot_concurrency, batches)):
                     group.create_task(self._snapshot_worker())
 
     async def _snapshot_worker(self) -> None:
         due = self._snapshots_due
+        size = self.settings.snapshot_batch
         while due:
-            device_id = next(iter(due))
-            del due[device_id]
-            await self._resync_device(device_id)
+            batch = []
+            for device_id in due:
+                batch.append(device_id)
+                if len(batch) == size:
+                    break
+            for device_id in batch:
+                del due[device_id]
+            await self._resync_batch(batch)
 
-    async def _resync_device(self, device_id: str) -> None:
-        """Deliver a fresh snapshot of the device to the consumers waiting for one."""
+    def _waiting(self, device_id: str) -> list[Consumer]:
+        """The device's consumers that wait for its snapshot."""
+        return [c for c in self._devices.get(device_id, ()) if c.awaits_snapshot(device_id)]
+
+    async def _resync_batch(self, device_ids: list[str]) -> None:
+        """Deliver fresh snapshots of these devices to the consumers waiting for them.
+
+        A device that is not found fails its own consumers; one whose status could not be
+        read is tried again with the others that failed, after the reconnect backoff.
+        """
         failures = 0
         while True:
-            consumers = self._devices.get(device_id, [])
-            waiting = [consumer for consumer in consumers if consumer.awaits_snapshot(device_id)]
-            if not waiting:
+            device_ids = [device_id for device_id in device_ids if self._waiting(device_id)]
+            if not device_ids:
                 return
+            for device_id in device_ids:
+                self._cache.requested(device_id)
+            self.stats.snapshot_requests += 1
             try:
-                status = await self._snapshot(device_id)
-            except DeviceNotFoundError as exc:
-                self._fail_device(device_id, consumers, exc)
-                return
+                outcomes = await self._read_snapshots_of(device_ids)
             except ReauthRequiredError as exc:
                 self._fail_all(exc)
                 return
             except Exception as exc:  # noqa: BLE001 - whatever failed, the next try may not
-                failures += 1
-                delay = self.settings.delay(failures)
-                level = logging.INFO if isinstance(exc, AndersenError) else logging.ERROR
-                _LOG.log(
-                    level, "snapshot of %s failed (%r); retrying in %.2f s", device_id, exc, delay
-                )
-                await asyncio.sleep(delay)
-                continue
-            snapshot = StatusSnapshot.of(status, device_id)
-            self.stats.snapshots += 1
-            for consumer in waiting:
-                consumer.deliver_snapshot(device_id, snapshot)
+                failed: dict[str, BaseException] = dict.fromkeys(device_ids, exc)
+            else:
+                failed = {}
+                for device_id in device_ids:
+                    outcome = outcomes.get(device_id)
+                    if isinstance(outcome, DeviceStatus):
+                        self._deliver_snapshot(device_id, outcome)
+                    elif isinstance(outcome, DeviceNotFoundError):
+                        self._fail_device(device_id, self._devices.get(device_id, []), outcome)
+                    else:
+                        failed[device_id] = outcome or AndersenError("no status in the reply")
+            if not failed:
+                return
+            failures += 1
+            await self._retry_later(failed, failures)
+            device_ids = list(failed)
+
+    async def _retry_later(self, failed: Mapping[str, BaseException], failures: int) -> None:
+        """Log why snapshots failed and wait out the backoff before trying them again."""
+        delay = self.settings.delay(failures)
+        exc = next(iter(failed.values()))
+        level = logging.INFO if isinstance(exc, AndersenError) else logging.ERROR
+        who = ", ".join(failed) if len(failed) <= _NAMED_IN_LOGS else f"{len(failed)} devices"
+        _LOG.log(level, "snapshot of %s failed (%r); retrying in %.2f s", who, exc, delay)
+        await asyncio.sleep(delay)
+
+    def _deliver_snapshot(self, device_id: str, status: DeviceStatus) -> None:
+        """A device's fresh status: to the consumers that wait, with the events held since."""
+        given = self._cache.snapshot(device_id, status)
+        self.stats.snapshots += 1
+        if given is None:
             return
+        snapshot, updates = given
+        for consumer in self._devices.get(device_id, ()):
+            if consumer.deliver_snapshot(device_id, snapshot):
+                for update in updates:
+                    consumer.deliver(device_id, update)
