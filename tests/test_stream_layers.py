@@ -263,8 +263,9 @@ def test_the_cache_holds_events_while_a_snapshot_is_on_its_way() -> None:
     cache = StatusCache(stats, max_held=4)
     assert cache.event("a", wire(evseState=3)) is None  # not followed
     cache.follow("a")
-    assert cache.event("a", wire(evseState=3)) is None  # no snapshot yet: nothing complete
-    cache.requested("a")  # the query goes out: what came before is superseded
+    assert cache.event("a", wire(evseState=3)) is None  # no snapshot due: nothing to merge
+    cache.expect_snapshot("a")  # due: events are held from now on
+    cache.expect_snapshot("a")  # (once)
     for power in range(1, 7):
         assert cache.event("a", wire(sysSolarPower=float(power))) is None
     assert stats.coalesced == 2  # six held, bounded at four: the oldest folded

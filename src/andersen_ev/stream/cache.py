@@ -6,12 +6,13 @@ is **fresh** from the device's first snapshot on the current connection until th
 connection ends; before that, events cannot be made complete and are not given to anybody.
 
 Events and snapshots race: a snapshot query answers with the state of some moment after it
-was sent, and events travel on another connection. So, while a device's snapshot query is
-on its way, its events are also **held**: those that arrived before the query went out are
-superseded by its answer and dropped; those after it are merged over the snapshot when it
-arrives and given, in order, after it to the consumers that waited for it (see
-:meth:`StatusCache.snapshot`). Held events are bounded: beyond ``max_held`` the oldest two
-are folded into one (a status is a state: folding loses no field's latest value).
+was sent, and events travel on another connection, so which is newer cannot be known. So,
+from the moment a device's snapshot is due (a (re)connect, a consumer joining) until it
+arrives, its events are also **held**; they are merged over the snapshot when it arrives
+and given, in order, after it to the consumers that waited for it (see
+:meth:`StatusCache.snapshot`): an event older than the snapshot is corrected by the next
+one, and none is lost. Held events are bounded: beyond ``max_held`` the oldest two are
+folded into one (a status is a state: folding loses no field's latest value).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class _Entry:
     fresh: bool = False
     """A snapshot arrived on the current connection: events are merged and given out."""
     held: list[DeviceStatus] | None = None
-    """Events since the device's snapshot query went out (None: no query on its way)."""
+    """Events since the device's snapshot became due (None: no snapshot is due)."""
 
 
 class StatusCache:
@@ -60,15 +61,15 @@ class StatusCache:
         return entry.status if entry is not None and entry.fresh else None
 
     def disconnected(self) -> None:
-        """The connection ended: nothing is fresh, no snapshot is on its way."""
+        """The connection ended: nothing is fresh, no snapshot is due."""
         for entry in self._entries.values():
             entry.fresh = False
             entry.held = None
 
-    def requested(self, device_id: str) -> None:
-        """The device's snapshot query goes out now: hold its events from here on."""
+    def expect_snapshot(self, device_id: str) -> None:
+        """The device's snapshot is due: hold its events until it arrives (idempotent)."""
         entry = self._entries.get(device_id)
-        if entry is not None:
+        if entry is not None and entry.held is None:
             entry.held = []
 
     def event(self, device_id: str, event: DeviceStatus) -> StatusUpdate | None:
@@ -94,9 +95,9 @@ class StatusCache:
     ) -> tuple[StatusSnapshot, list[StatusUpdate]] | None:
         """A snapshot arrived: what to give the consumers that waited for it, in order.
 
-        The snapshot (merged over what events left), and each event held since its query
-        went out, merged over it; the last becomes the device's latest status. None when
-        nobody follows the device any more.
+        The snapshot (merged over what events left), and each event held since it became
+        due, merged over it; the last becomes the device's latest status. None when nobody
+        follows the device any more.
         """
         entry = self._entries.get(device_id)
         if entry is None:

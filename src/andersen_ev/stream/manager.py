@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -31,19 +31,14 @@ from andersen_ev.models import DeviceStatus
 from andersen_ev.stream.cache import StatusCache
 from andersen_ev.stream.connection import Connection
 from andersen_ev.stream.protocol import AuthRefusedError, ConnectionLostError
+from andersen_ev.stream.resync import Resync, SnapshotReader
 from andersen_ev.stream.settings import StateCallback, StreamSettings, StreamState, StreamStats
 from andersen_ev.stream.updates import Consumer, ConsumerHub, DeviceUpdates
 from andersen_ev.validation import check_id
 
-__all__ = ["SnapshotReader", "StreamManager"]
-
-SnapshotReader = Callable[[list[str]], Awaitable[Mapping[str, DeviceStatus | AndersenError]]]
-"""Reads the full statuses of a few devices at once (:func:`andersen_ev.batch.read_batch`):
-each device's status, or its own error; an error of the whole read is raised."""
+__all__ = ["StreamManager"]
 
 _LOG = logging.getLogger(__name__)
-#: Devices named in a log line; more are counted.
-_NAMED_IN_LOGS = 3
 
 
 class _IdleError(Exception):
@@ -86,19 +81,16 @@ class StreamManager(ConsumerHub):
         self._session = session
         self._url = url
         self._tokens = tokens
-        self._read_snapshots_of = snapshots
         self.settings = settings = settings or StreamSettings()
         self.stats = StreamStats()
         self._cache = StatusCache(self.stats, max_held=settings.max_pending)
+        self._resync = Resync(self, snapshots, self._cache, settings, self.stats)
         self._state = StreamState.CLOSED
         self._listeners: list[StateCallback] = []
         self._consumers: set[Consumer] = set()
         self._devices: dict[str, list[Consumer]] = {}
         """The devices followed, each with its consumers."""
         self._conn: Connection | None = None
-        self._snapshots_due: dict[str, None] = {}
-        """Devices whose snapshot the live connection's consumers wait for (an ordered set)."""
-        self._resync: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -242,10 +234,10 @@ class StreamManager(ConsumerHub):
                     conn.subscribe(device_id)
             consumers.append(consumer)
             if conn is not None:
-                self._snapshots_due[device_id] = None
+                self._resync.add(device_id)
         if conn is not None:
             consumer.expect_snapshots()
-            self._ensure_resync(conn)
+            self._resync.ensure(conn)
 
     def _detach(self, consumer: Consumer) -> None:
         """Stop following the consumer's devices (idempotent, synchronous)."""
@@ -389,19 +381,18 @@ class StreamManager(ConsumerHub):
     def _start(self, conn: Connection) -> None:
         """Subscribe every followed device on a new connection and resync every consumer."""
         self._conn = conn
-        self._snapshots_due = dict.fromkeys(self._devices)
         for device_id in self._devices:
             conn.subscribe(device_id)
+            self._resync.add(device_id)
         for consumer in self._consumers:
             consumer.expect_snapshots()
         conn.start(self._on_health(conn))
-        self._ensure_resync(conn)
+        self._resync.ensure(conn)
 
     async def _disconnect(self, conn: Connection, *, goodbye: bool) -> None:
         """Close the connection, with the resync that belonged to it."""
         self._conn = None
-        self._snapshots_due = {}
-        self._resync = None
+        self._resync.clear()
         self._cache.disconnected()
         await conn.close(goodbye=goodbye)
 
@@ -428,85 +419,13 @@ class StreamManager(ConsumerHub):
         if not self._consumers:
             raise _IdleError
 
-    # -- snapshots ---------------------------------------------------------------------------
+    # -- snapshots (ResyncTarget) -----------------------------------------------------------
 
-    def _ensure_resync(self, conn: Connection) -> None:
-        if self._snapshots_due and (self._resync is None or self._resync.done()):
-            self._resync = conn.start_task(self._read_snapshots(), "andersen-ev stream resync")
+    def awaits_snapshot(self, device_id: str) -> bool:
+        """True while a consumer of the device waits for its snapshot."""
+        return any(c.awaits_snapshot(device_id) for c in self._devices.get(device_id, ()))
 
-    async def _read_snapshots(self) -> None:
-        """Read the snapshots consumers wait for: a batch per request, a few at a time."""
-        settings = self.settings
-        while self._snapshots_due:
-            batches = -(-len(self._snapshots_due) // settings.snapshot_batch)
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(settings.snapshot_concurrency, batches)):
-                    group.create_task(self._snapshot_worker())
-
-    async def _snapshot_worker(self) -> None:
-        due = self._snapshots_due
-        size = self.settings.snapshot_batch
-        while due:
-            batch = []
-            for device_id in due:
-                batch.append(device_id)
-                if len(batch) == size:
-                    break
-            for device_id in batch:
-                del due[device_id]
-            await self._resync_batch(batch)
-
-    def _waiting(self, device_id: str) -> list[Consumer]:
-        """The device's consumers that wait for its snapshot."""
-        return [c for c in self._devices.get(device_id, ()) if c.awaits_snapshot(device_id)]
-
-    async def _resync_batch(self, device_ids: list[str]) -> None:
-        """Deliver fresh snapshots of these devices to the consumers waiting for them.
-
-        A device that is not found fails its own consumers; one whose status could not be
-        read is tried again with the others that failed, after the reconnect backoff.
-        """
-        failures = 0
-        while True:
-            device_ids = [device_id for device_id in device_ids if self._waiting(device_id)]
-            if not device_ids:
-                return
-            for device_id in device_ids:
-                self._cache.requested(device_id)
-            self.stats.snapshot_requests += 1
-            try:
-                outcomes = await self._read_snapshots_of(device_ids)
-            except ReauthRequiredError as exc:
-                self._fail_all(exc)
-                return
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the next try may not
-                failed: dict[str, BaseException] = dict.fromkeys(device_ids, exc)
-            else:
-                failed = {}
-                for device_id in device_ids:
-                    outcome = outcomes.get(device_id)
-                    if isinstance(outcome, DeviceStatus):
-                        self._deliver_snapshot(device_id, outcome)
-                    elif isinstance(outcome, DeviceNotFoundError):
-                        self._fail_device(device_id, self._devices.get(device_id, []), outcome)
-                    else:
-                        failed[device_id] = outcome or AndersenError("no status in the reply")
-            if not failed:
-                return
-            failures += 1
-            await self._retry_later(failed, failures)
-            device_ids = list(failed)
-
-    async def _retry_later(self, failed: Mapping[str, BaseException], failures: int) -> None:
-        """Log why snapshots failed and wait out the backoff before trying them again."""
-        delay = self.settings.delay(failures)
-        exc = next(iter(failed.values()))
-        level = logging.INFO if isinstance(exc, AndersenError) else logging.ERROR
-        who = ", ".join(failed) if len(failed) <= _NAMED_IN_LOGS else f"{len(failed)} devices"
-        _LOG.log(level, "snapshot of %s failed (%r); retrying in %.2f s", who, exc, delay)
-        await asyncio.sleep(delay)
-
-    def _deliver_snapshot(self, device_id: str, status: DeviceStatus) -> None:
+    def deliver_snapshot(self, device_id: str, status: DeviceStatus) -> None:
         """A device's fresh status: to the consumers that wait, with the events held since."""
         given = self._cache.snapshot(device_id, status)
         self.stats.snapshots += 1
@@ -517,3 +436,11 @@ class StreamManager(ConsumerHub):
             if consumer.deliver_snapshot(device_id, snapshot):
                 for update in updates:
                     consumer.deliver(device_id, update)
+
+    def not_found(self, device_id: str, error: DeviceNotFoundError) -> None:
+        """The device is not in the account: end its consumers (no endless retries)."""
+        self._fail_device(device_id, self._devices.get(device_id, []), error)
+
+    def session_over(self, error: ReauthRequiredError) -> None:
+        """The session needs a new login: end every consumer."""
+        self._fail_all(error)
