@@ -13,11 +13,15 @@ of one device is sent as ``getDeviceStatus`` itself. What a device's answer beco
 decided per device: a null ``dN`` (or an error whose ``path`` starts at ``dN``) fails that
 device alone (:class:`~andersen_ev.exceptions.DeviceNotFoundError` for ``NOT_FOUND``), and
 the others are read again without it when the service's errors cost the batch its reply.
-Errors of the whole request (outage, login) are raised as for any query.
+Outages and logins fail the whole read, as for any query. GraphQL errors of the whole
+document (a service that refuses several root fields, or limits a query's size: not known
+of the real one) make the batch fall back to ``getDeviceStatus`` per device, a few at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Final
@@ -36,6 +40,9 @@ __all__ = ["BATCH_LIMIT", "OPERATION", "Outcome", "batch_document", "read_batch"
 BATCH_LIMIT: Final = 50
 #: The operation name of every batched document (whatever its size).
 OPERATION: Final = "getDeviceStatuses"
+#: Single reads in flight at once when the service refuses a batched document.
+_SINGLES_AT_ONCE: Final = 8
+_LOG = logging.getLogger(__name__)
 
 Outcome = DeviceStatus | AndersenError
 """A device's status, or why it could not be read (that device's own error)."""
@@ -106,7 +113,14 @@ async def read_batch(
         except ApiError as exc:
             failed = _errors_by_device(exc, pending)
             if failed is None:
-                raise
+                _LOG.warning(
+                    "%s was refused (%s): reading the %d devices one by one",
+                    OPERATION,
+                    exc,
+                    len(pending),
+                )
+                outcomes.update(await _read_singly(graphql, pending, timeout))
+                break
             # the errors cost the others their reply: read them again, without these
             outcomes.update(failed)
             pending = [device_id for device_id in pending if device_id not in failed]
@@ -114,6 +128,20 @@ async def read_batch(
         outcomes.update(_outcomes(reply, pending))
         break
     return {device_id: outcomes[device_id] for device_id in device_ids}
+
+
+async def _read_singly(
+    graphql: GraphQLHttp, device_ids: Sequence[str], timeout: float | None
+) -> dict[str, Outcome]:
+    """Each device by ``getDeviceStatus``, a few at once."""
+    limit = asyncio.Semaphore(_SINGLES_AT_ONCE)
+
+    async def read(device_id: str) -> Outcome:
+        async with limit:
+            return await _read_one(graphql, device_id, timeout)
+
+    read_all = await asyncio.gather(*(read(device_id) for device_id in device_ids))
+    return dict(zip(device_ids, read_all, strict=True))
 
 
 async def _read_one(graphql: GraphQLHttp, device_id: str, timeout: float | None) -> Outcome:
@@ -134,6 +162,8 @@ def _errors_by_device(exc: ApiError, device_ids: Sequence[str]) -> dict[str, Out
         if index is None:
             return None
         grouped.setdefault(device_ids[index], []).append(error)
+    if not grouped:
+        return None
     return {
         device_id: ApiError.from_errors(OPERATION, errors, status=exc.status)
         for device_id, errors in grouped.items()

@@ -200,7 +200,9 @@ class AndersenA2(Commands):
         Every stream of this session shares one websocket, which reconnects by itself
         (see :mod:`andersen_ev.stream`). Each iteration first yields a
         :class:`~andersen_ev.stream.StatusSnapshot` of every device, after each
-        (re)connect, then live events; ``status.id`` says which charger.
+        (re)connect, then a :class:`~andersen_ev.stream.StatusUpdate` per live event: a
+        complete status (the event merged over the latest one); ``status.id`` says which
+        charger. ``a2.streams.latest(device_id)`` is the latest of them.
 
         Raises:
             InvalidInputError: an id is not a non-empty string.

@@ -63,6 +63,8 @@ _TEXT_OR_BINARY: Final = frozenset({aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BI
 #: What failing to open a websocket raises (besides the handshake's own verdicts).
 _CONNECT_ERRORS: Final = (aiohttp.ClientError, TimeoutError, ConnectionError)
 _GOODBYE: Final = ""  # put in a connection's outbox: send what is queued before it, then stop
+#: Seconds the receiving side may take to read what arrived before silence is final.
+_SILENCE_GRACE: Final = 0.05
 _PING: Final = aiohttp.WSMsgType.PING
 _PONG: Final = aiohttp.WSMsgType.PONG
 
@@ -248,7 +250,7 @@ class Connection:
                         return None
                 except TimeoutError:
                     verdict = keepalive.check(clock())
-                    if verdict == "dead":
+                    if verdict == "dead" and await self._still_silent():
                         return await self._give_up()
                     if verdict == "ping":
                         await self._ping()
@@ -262,6 +264,17 @@ class Connection:
         except (aiohttp.ClientError, ConnectionError) as exc:
             # the receiving side sees the connection end and reconnects
             _LOG.debug("stream: sending failed: %s", exc)
+
+    async def _still_silent(self) -> bool:
+        """Whether the connection is still silent once the receiving side had its turn.
+
+        An event loop blocked for a while (a busy host) wakes this task late, maybe before
+        the receiving task has read an answer that is already there: let it read first.
+        """
+        keepalive = self._keepalive
+        answered_before = keepalive.last_rx
+        await asyncio.sleep(_SILENCE_GRACE)
+        return keepalive.last_rx == answered_before
 
     async def _ping(self) -> None:
         """A ping: the subprotocol's message, or a websocket ping frame (``graphql-ws``)."""
