@@ -23,6 +23,7 @@ consumers): they build models from values already validated, without validating 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, PrivateAttr
@@ -33,6 +34,8 @@ __all__ = ["StatusSnapshot", "StatusUpdate", "merge_event", "merge_snapshot"]
 
 _M = TypeVar("_M", bound=BaseModel)
 _CHARGE: Final = "charge_status"
+#: ``charge_status.<name>`` for each field of a charge session (what event_fields names).
+_SESSION_NAMES: Final = {name: f"{_CHARGE}.{name}" for name in ChargeStatus.model_fields}
 _set = object.__setattr__
 
 
@@ -86,26 +89,26 @@ class StatusUpdate(DeviceStatus):
 
 def merge_event(base: DeviceStatus, event: DeviceStatus, device_id: str) -> StatusUpdate:
     """``event`` over ``base`` (the device's latest complete status): a complete status."""
-    values = dict(base.__dict__)
-    fields_set = set(base.model_fields_set)
-    sent: list[str] = []
     sent_values = event.__dict__
-    for name in event.model_fields_set:
-        value = sent_values[name]
-        if value is None:
-            continue  # not in this event: keep what is known
-        if name == _CHARGE:
-            before = len(sent)
-            value = _merge_charge(values[_CHARGE], value, sent)
-            if len(sent) == before:
-                continue  # a session of nulls: nothing new about it
-        values[name] = value
-        fields_set.add(name)
-        sent.append(name)
+    # the fields the event sent, nulls left out (the hot path: C-level dict and set work)
+    sent = {
+        name: value for name in event.model_fields_set if (value := sent_values[name]) is not None
+    }
+    names: AbstractSet[str] = sent.keys()
+    session = sent.get(_CHARGE)
+    if session is not None:
+        merged, session_names = _merge_charge(base.__dict__[_CHARGE], session)
+        if session_names:
+            sent[_CHARGE] = merged
+            names = sent.keys() | session_names
+        else:  # a session of nulls: nothing new about it
+            del sent[_CHARGE]  # (names, a view of sent, follows)
+    values = base.__dict__ | sent
+    fields_set = base.model_fields_set | sent.keys()
     if values["id"] is None:
         values["id"] = device_id
         fields_set.add("id")
-    return _build(StatusUpdate, values, fields_set, frozenset(sent))
+    return _build(StatusUpdate, values, fields_set, frozenset(names))
 
 
 def merge_snapshot(
@@ -130,18 +133,18 @@ def merge_snapshot(
     return _build(StatusSnapshot, values, fields_set)
 
 
-def _merge_charge(known: ChargeStatus | None, sent: ChargeStatus, names: list[str]) -> ChargeStatus:
-    """The event's charge session over the known one, field by field; notes what it sent."""
-    values = dict(known.__dict__) if known is not None else dict(sent.__dict__)
-    fields_set = set(known.model_fields_set) if known is not None else set()
-    sent_values = sent.__dict__
-    for name in sent.model_fields_set:
-        value = sent_values[name]
-        if value is not None:
-            values[name] = value
-            fields_set.add(name)
-            names.append(f"{_CHARGE}.{name}")
-    return _build(ChargeStatus, values, fields_set)
+def _merge_charge(
+    known: ChargeStatus | None, session: ChargeStatus
+) -> tuple[ChargeStatus, frozenset[str]]:
+    """The event's charge session over the known one, field by field, and what it sent."""
+    sent_values = session.__dict__
+    sent = {
+        name: value for name in session.model_fields_set if (value := sent_values[name]) is not None
+    }
+    names = frozenset(_SESSION_NAMES[name] for name in sent)
+    if known is None:
+        return _build(ChargeStatus, sent_values | sent, set(sent)), names
+    return _build(ChargeStatus, known.__dict__ | sent, known.model_fields_set | sent.keys()), names
 
 
 def _build(
