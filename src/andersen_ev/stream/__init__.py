@@ -43,7 +43,9 @@ What it guarantees:
 * **Bounded memory.** A consumer that does not keep up is given the latest status of each
   device instead of every intermediate one, once more than ``max_pending`` statuses per
   device wait for it (:attr:`DeviceUpdates.coalesced` and :attr:`StreamStats.coalesced`
-  count the others); a snapshot is never dropped for an update.
+  count the others); a snapshot is never dropped for an update. A frame is refused beyond
+  :data:`MAX_FRAME_BYTES` (8 MiB, from its header, before its payload is read), and
+  nesting too deep for the parser makes a malformed frame: either costs a reconnect.
 * **Observable.** :attr:`StreamManager.state` (:class:`StreamState`) and
   :meth:`StreamManager.on_state` callbacks, for availability in a UI; :attr:`StreamManager.stats`
   counts connections, events, snapshots, pings, suspect and dead connections, coalesced
@@ -86,7 +88,7 @@ How it is built, one layer per module, each importing only those above it:
 """
 
 from andersen_ev.stream.manager import StreamManager
-from andersen_ev.stream.protocol import GRAPHQL_TRANSPORT_WS, GRAPHQL_WS
+from andersen_ev.stream.protocol import GRAPHQL_TRANSPORT_WS, GRAPHQL_WS, MAX_FRAME_BYTES
 from andersen_ev.stream.settings import StateCallback, StreamSettings, StreamState, StreamStats
 from andersen_ev.stream.statuses import StatusSnapshot, StatusUpdate
 from andersen_ev.stream.updates import DeviceUpdates
@@ -94,6 +96,7 @@ from andersen_ev.stream.updates import DeviceUpdates
 __all__ = [
     "GRAPHQL_TRANSPORT_WS",
     "GRAPHQL_WS",
+    "MAX_FRAME_BYTES",
     "DeviceUpdates",
     "StateCallback",
     "StatusSnapshot",

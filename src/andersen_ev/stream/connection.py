@@ -33,6 +33,7 @@ from andersen_ev.models import DeviceStatus
 from andersen_ev.stream.protocol import (
     FRAME,
     GRAPHQL_WS,
+    MAX_FRAME_BYTES,
     OPERATION,
     PING,
     PONG,
@@ -141,6 +142,7 @@ class Connection:
                     autoping=False,
                     # a key no pooled HTTP connection has: a new connection (module doc)
                     server_hostname=URL(url).host,
+                    max_msg_size=MAX_FRAME_BYTES,
                     timeout=aiohttp.ClientWSTimeout(
                         ws_receive=None, ws_close=_close_timeout(settings)
                     ),
@@ -451,8 +453,24 @@ class Connection:
         if code in _AUTH_CLOSE_CODES:
             return AuthRefusedError(self._token)
         if message.type is aiohttp.WSMsgType.ERROR:
+            if _too_big(message.data):
+                self._stats.malformed_frames += 1
+                _LOG.warning(
+                    "stream (%s): a frame larger than %d bytes; reconnecting",
+                    self.protocol,
+                    MAX_FRAME_BYTES,
+                )
+                return ConnectionLostError("a frame larger than the limit")
             return ConnectionLostError(f"connection error: {message.data!r}")
         return ConnectionLostError(f"closed by the server (code {code})")
+
+
+def _too_big(error: object) -> bool:
+    """Whether the websocket failed on a message over ``max_msg_size``."""
+    return (
+        isinstance(error, aiohttp.WebSocketError)
+        and error.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    )
 
 
 def _close_timeout(settings: StreamSettings) -> float:

@@ -6,6 +6,10 @@ pings: :class:`Subprotocol` holds the differences, :class:`KeepAlive` the livene
 the same for both. Each frame is validated straight from its JSON text into the models below
 (one pass in pydantic-core), events included: a ``DeviceStatus`` costs little more than
 ``json.loads``. The websocket that carries them is :mod:`andersen_ev.stream.connection`.
+
+Frames obey the reply rules of :mod:`andersen_ev.wire`: at most :data:`MAX_FRAME_BYTES`
+(refused from the frame's header, before its payload is read), and nesting too deep for the
+parser is a malformed frame, not a ``RecursionError``. Either costs a reconnect.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from pydantic import BaseModel, Field, TypeAdapter
 from andersen_ev.graphql import operation_document
 from andersen_ev.models import DeviceStatus
 from andersen_ev.stream.settings import StreamSettings
+from andersen_ev.wire import MAX_REPLY_BYTES
 
 __all__ = [
     "FRAME",
     "GRAPHQL_TRANSPORT_WS",
     "GRAPHQL_WS",
+    "MAX_FRAME_BYTES",
     "OPERATION",
     "PING",
     "PONG",
@@ -45,6 +51,9 @@ GRAPHQL_WS: Final = "graphql-ws"
 GRAPHQL_TRANSPORT_WS: Final = "graphql-transport-ws"
 #: The one operation streams subscribe to.
 OPERATION: Final = "deviceStatusUpdated"
+#: The largest websocket message taken (a frame is a reply: the bound of every reply). An
+#: event is about 2 KB.
+MAX_FRAME_BYTES: Final = MAX_REPLY_BYTES
 
 
 @dataclass(frozen=True)
