@@ -10,14 +10,26 @@ it) and make the network misbehave at the moment a test chooses:
 * :meth:`CuttingProxy.cut`: the connections open now are reset (RST), as a crashed
   middlebox does.
 
-Counters say what the proxy saw: connections accepted and open, bytes each way. Every
-connection is one :class:`Link`; the proxy closes what is left when it stops.
+* :meth:`CuttingProxy.redirect_posts`: the next HTTP POSTs are answered by the proxy
+  itself with a ``307`` to another host (the request never reaches the server), as a
+  hijacked or misconfigured front does.
+* :meth:`CuttingProxy.oversize_replies`: the next HTTP POSTs reach the server, whose
+  answer is replaced by one larger than any client should read (a declared
+  ``Content-Length`` or an endless chunked body, in turn), as a broken or hostile server
+  sends.
+
+A POST is recognised by its first bytes on a connection between requests (HTTP/1.1 without
+pipelining, which aiohttp does not do); a connection that met an HTTP fault is closed after
+it. Counters say what the proxy saw: connections accepted and open, bytes each way, faults
+delivered. Every connection is one :class:`Link`; the proxy closes what is left when it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +38,10 @@ from typing import Final
 from yarl import URL
 
 _CHUNK: Final = 64 * 1024
+#: The size of an oversized reply: above the library's 8 MiB bound of every reply.
+OVERSIZED: Final = 9 * 1024 * 1024
+_POST: Final = b"POST "
+_HEAD_END: Final = b"\r\n\r\n"
 
 
 @dataclass(eq=False)
@@ -37,6 +53,8 @@ class Link:
     server: asyncio.StreamWriter
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
     pumps: list[asyncio.Task[None]] = field(default_factory=list)
+    replace_reply: str | None = None
+    """``"declared"``/``"streamed"``: the server's next answer is replaced by an oversized one."""
     up: int = 0
     """Bytes from the client to the server."""
     down: int = 0
@@ -60,6 +78,14 @@ class CuttingProxy:
         self.port = 0
         self.links: list[Link] = []
         self.stall_new = False
+        self.redirects = 0
+        """POSTs still to answer with a redirect."""
+        self.redirect_to = "http://elsewhere.invalid/graphql"
+        self.oversized = 0
+        """POSTs whose answer is still to replace by an oversized one."""
+        self._oversized_kinds = itertools.cycle(("declared", "streamed"))
+        self.delivered: Counter[str] = Counter()
+        """HTTP faults delivered: ``redirect``, ``oversized_reply``."""
 
     @property
     def accepted(self) -> int:
@@ -106,6 +132,20 @@ class CuttingProxy:
         for link in self.links:
             link.flowing.set()
 
+    def redirect_posts(self, count: int = 1, location: str | None = None) -> None:
+        """Answer the next ``count`` POSTs with a 307 to ``location`` (another host)."""
+        self.redirects = count
+        if location is not None:
+            self.redirect_to = location
+
+    def oversize_replies(self, count: int = 1) -> None:
+        """Replace the answers to the next ``count`` POSTs by replies over 8 MiB."""
+        self.oversized = count
+
+    def clear(self) -> None:
+        """No more HTTP faults (stalled connections stay stalled)."""
+        self.redirects = self.oversized = 0
+
     def cut(self) -> int:
         """Reset the connections open now; returns how many."""
         cut = self.open_links
@@ -139,12 +179,22 @@ class CuttingProxy:
                 if not data:
                     break
                 if up:
+                    if data.startswith(_POST) and (self.redirects or self.oversized):
+                        if self.redirects:
+                            self.redirects -= 1
+                            await self._redirect(link, data, reader)
+                            break
+                        self.oversized -= 1
+                        link.replace_reply = next(self._oversized_kinds)
                     link.up += len(data)
+                elif link.replace_reply is not None:
+                    await self._oversize(link, link.replace_reply)
+                    break
                 else:
                     link.down += len(data)
                 writer.write(data)
                 await writer.drain()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
             # one side ended: end the other (a reset stays a reset: abort, not close)
@@ -152,6 +202,49 @@ class CuttingProxy:
                 writer.close()
             if not link.flowing.is_set():
                 link.abort()
+
+    async def _redirect(self, link: Link, data: bytes, reader: asyncio.StreamReader) -> None:
+        """Take the whole request (not forwarded) and answer it with a 307."""
+        while _HEAD_END not in data:
+            more = await reader.read(_CHUNK)
+            if not more:
+                return
+            data += more
+        head, _, body = data.partition(_HEAD_END)
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length > len(body):
+            await reader.readexactly(length - len(body))
+        self.delivered["redirect"] += 1
+        link.client.write(
+            b"HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+            + self.redirect_to.encode()
+            + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        await link.client.drain()
+        link.server.close()
+
+    async def _oversize(self, link: Link, kind: str) -> None:
+        """Answer with a reply over 8 MiB instead of the server's (which is dropped)."""
+        self.delivered["oversized_reply"] += 1
+        link.server.close()
+        client = link.client
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        if kind == "declared":  # refused from its header
+            client.write(head + b"Content-Length: %d\r\n\r\n{" % OVERSIZED)
+            await client.drain()
+            return
+        # no length: only counting what arrives can stop it
+        client.write(head + b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n%s\r\n" % (_CHUNK, b" " * _CHUNK)
+        for _ in range(OVERSIZED // _CHUNK):
+            client.write(chunk)
+            await client.drain()
+        client.write(b"0\r\n\r\n")
+        await client.drain()
 
 
 @asynccontextmanager
