@@ -21,7 +21,6 @@ from aiohttp import web
 
 from andersen_ev import AndersenA2, ChargeStatus, DeviceStatus
 from andersen_ev.stream import (
-    GRAPHQL_TRANSPORT_WS,
     GRAPHQL_WS,
     StatusSnapshot,
     StatusUpdate,
@@ -30,17 +29,17 @@ from andersen_ev.stream import (
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.client_fixtures import logged_in
 from tests.loopback import serve
-from tests.stream_helpers import FAST_RETRY, FAST_STREAM, Follower, quiet, until
+from tests.stream_helpers import (
+    FAST_RETRY,
+    FAST_STREAM,
+    Follower,
+    only_protocol,  # noqa: F401 - the protocol fixture
+    quiet,
+    until,
+)
 
 FIGURES = logging.getLogger("tests.figures")
 CHARGE = "charge_status"
-
-
-@pytest.fixture(params=[GRAPHQL_WS, GRAPHQL_TRANSPORT_WS])
-def protocol(request: pytest.FixtureRequest, andersen_cloud: AndersenCloud) -> str:
-    chosen: str = request.param
-    andersen_cloud.websocket_protocols = (chosen,)
-    return chosen
 
 
 @pytest.fixture

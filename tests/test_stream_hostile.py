@@ -35,7 +35,14 @@ from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from tests.client_fixtures import logged_in
 from tests.cutting_proxy import CuttingProxy, cutting_proxy
 from tests.loopback import serve
-from tests.stream_helpers import FAST_RETRY, Follower, final_state_matches, quiet, until
+from tests.stream_helpers import (
+    FAST_RETRY,
+    Follower,
+    final_state_matches,
+    only_protocol,  # noqa: F401 - the protocol fixture
+    quiet,
+    until,
+)
 
 #: Keep-alive figures scaled down from the defaults (10 s, 3 s, 10 s) so tests run in seconds.
 QUICK = StreamSettings(
@@ -49,14 +56,6 @@ QUICK = StreamSettings(
 #: What a loaded test machine may add to any timing asserted here.
 SLACK = 1.0
 FIGURES = logging.getLogger("tests.figures")
-
-
-@pytest.fixture(params=[GRAPHQL_WS, GRAPHQL_TRANSPORT_WS])
-def protocol(request: pytest.FixtureRequest, andersen_cloud: AndersenCloud) -> str:
-    """Make the emulator speak only this subprotocol."""
-    chosen: str = request.param
-    andersen_cloud.websocket_protocols = (chosen,)
-    return chosen
 
 
 @pytest.fixture
