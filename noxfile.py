@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests lint typecheck docs bench soak mutation``.
+"""Development sessions: ``nox -s tests lint typecheck docs bench soak mutation``, and more.
 
 Every session installs what it needs into its own virtualenv, so a fresh machine with only
 Python and ``pip install nox`` runs all of them.
@@ -18,7 +18,8 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = ["3.11"]
-TYPECHECK_DEPS = ["mypy>=1.11", "botocore-stubs", "nox"]
+# griffelib: tools/docs_roles.py is a griffe extension of the docs build
+TYPECHECK_DEPS = ["mypy>=1.11", "botocore-stubs", "nox", "griffelib>=2"]
 
 
 @nox.session(python=PYTHON)
@@ -41,6 +42,25 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def tests_wire_variants(session: nox.Session) -> None:
+    """Run the test suite with every emulator sending the wire variants.
+
+    Numbers as strings (``evseState: "3"``), floats for integers, null keys left out and
+    unknown keys added, as other clients saw the real service answer: the library must
+    read them all the same (see docs/testing.md).
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-W",
+        "error",
+        "--durations=10",
+        *session.posargs,
+        env={"ANDERSEN_EV_EMULATOR_WIRE_VARIANTS": "1"},
+    )
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
     session.install("ruff>=0.6")
@@ -58,11 +78,16 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the documentation site with warnings treated as errors."""
+    """Build the documentation site with warnings treated as errors, then check its pages.
+
+    Docstrings keep Sphinx roles; ``tools/docs_roles.py`` turns them into cross-links at build
+    time and then fails the session if any page still shows raw markup (``:class:`` ...).
+    """
     session.install("-e", ".[docs]")
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"}
     )
+    session.run("python", "tools/docs_roles.py", "site")
 
 
 SEED_REQUIREMENTS = [

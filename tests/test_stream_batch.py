@@ -135,7 +135,7 @@ async def test_an_unknown_device_fails_only_its_own_consumers(
     # one request for the twelve (the unknown one answered an error), one for the rest
     assert requests(andersen_cloud) == (2, 0)
     assert not good.ended
-    fleet[3].user_lock()
+    fleet[3].set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await good.until_has(fleet[3].id, sysUserLock=True)
     await good.stop()
     await quiet(andersen_cloud)

@@ -130,7 +130,7 @@ async def test_a_silent_connection_is_suspect_then_replaced(
             StreamState.RECONNECTING,
             StreamState.CONNECTED,
         ]
-        andersen_charger.user_lock()
+        andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
         await follower.until(lambda f: final_state_matches(f, andersen_charger))
         assert len(follower.snapshots()) == 2
         assert andersen_cloud.stats.websocket_connects == 2
