@@ -136,9 +136,7 @@ class _WireModel(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=False,
+        populate_by_name=True,  # not validate_by_name: pydantic 2.10 (Home Assistant's) lacks it
         extra="ignore",
         frozen=True,
     )
@@ -194,8 +192,7 @@ class Schedule(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
+        populate_by_name=True,
         extra="forbid",
         frozen=True,
     )
