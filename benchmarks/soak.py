@@ -2,10 +2,12 @@
 
 ``nox -s soak`` (``python benchmarks/soak.py --duration 270 --output docs/reliability.md``).
 
-The emulator runs in a child process (this file with ``--serve``), driven over its stdin and
-stdout: the faults to inject, and the truth (every charger's status, every charge rate, what
-the emulator counted). This process holds only the clients, so its memory, tasks and file
-descriptors are the library's. Two clients, each with its own websocket:
+The emulator runs in a child process (this file with ``--serve``), behind a hostile proxy of
+the tests' own (``tests/cutting_proxy.py``) that carries every GraphQL request and websocket,
+driven over its stdin and stdout: the faults to inject, and the truth (every charger's status,
+every charge rate, what the emulator and the proxy counted). This process holds only the
+clients, so its memory, tasks and file descriptors are the library's. Two clients, each with
+its own websocket:
 
 * a *streamer*: one device update stream per charger and one following all of them;
 * a *worker*: a stream following all chargers, query tasks, one command task per charger
@@ -13,7 +15,11 @@ descriptors are the library's. Two clients, each with its own websocket:
 
 Meanwhile a fault task asks the emulator, every 0.2-1 s, for one of: dropped websockets,
 refused websocket handshakes, malformed frames, 5xx and 429 (with ``Retry-After``) answers,
-malformed replies, latency, expired tokens and a throttled Cognito.
+malformed replies, latency, expired tokens and a throttled Cognito; and the proxy for one of:
+half-open connections (every connection open now stops carrying bytes, without a close,
+until it is reset :data:`HALF_OPEN_FOR` seconds later), redirects (POSTs answered with a 307
+to another host, never forwarded) and oversized replies (POSTs forwarded, so mutations are
+applied, and answered with more than 8 MiB).
 
 Then the faults and the load stop, and the run checks that:
 
@@ -21,7 +27,8 @@ Then the faults and the load stop, and the run checks that:
    resynchronize, within 20 s);
 2. every mutation was applied exactly once or reported failed to its caller: each charge
    rate exists at most once, and exactly once when its creation succeeded; each command the
-   client reported successful shows in the emulator's state right away;
+   client reported successful shows in the emulator's state within :data:`LANDING_LIMIT`
+   (the emulator applies device commands 1-2 s late, as the real charger does);
 3. no task, socket or file descriptor leaked, and no ``ResourceWarning`` was raised, once
    the clients are closed;
 4. memory (``tracemalloc``, the harness's own records excluded) stays flat after warm-up.
@@ -52,10 +59,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import pydantic
+from yarl import URL
 
 from andersen_ev import (
     AndersenA2,
@@ -67,6 +75,9 @@ from andersen_ev import (
     __version__,
 )
 from andersen_ev.stream import StreamSettings
+
+if TYPE_CHECKING:
+    from tests.cutting_proxy import CuttingProxy
 
 EMAIL: Final = "soak@example.com"
 PASSWORD: Final = "soak-password"
@@ -102,16 +113,32 @@ FAULT_WEIGHTS: Final = {
     "latency": 2,
     "token_expiry": 2,
     "cognito_throttled": 1,
+    "half_open": 1,
+    "redirect": 1,
+    "oversized_reply": 1,
 }
+#: Seconds a command the client reported successful may take to show at the emulator, which
+#: applies device commands 1-2 s after it accepted them, as the real charger does.
+LANDING_LIMIT: Final = 5.0
+#: Seconds a half-open connection stays open at the proxy before it is reset (longer than
+#: the clients' worst detection, so that they notice it by themselves).
+HALF_OPEN_FOR: Final = 15.0
 
 
 # -- the emulator process -------------------------------------------------------------------------
 
 
-def knobs(cloud: Any, command: dict[str, Any]) -> dict[str, Callable[[], object]]:
-    """What each command does to the emulator (``cloud``), with its arguments."""
+def knobs(
+    cloud: Any, proxy: CuttingProxy, command: dict[str, Any]
+) -> dict[str, Callable[[], object]]:
+    """What each command does to the emulator (``cloud``) or its proxy, with its arguments."""
     faults = cloud.faults
     count = command.get("count", 1)
+
+    def quiet() -> None:
+        faults.clear()
+        proxy.clear()
+
     return {
         "websocket_drop": cloud.drop_websockets,
         "websocket_refused": lambda: faults.refuse_websockets(count),
@@ -122,19 +149,41 @@ def knobs(cloud: Any, command: dict[str, Any]) -> dict[str, Callable[[], object]
         "latency": lambda: setattr(faults, "latency", command["seconds"]),
         "token_expiry": cloud.expire_tokens,
         "cognito_throttled": lambda: faults.throttle_cognito(count),
-        "quiet": faults.clear,
+        "half_open": lambda: half_open(proxy),
+        "redirect": lambda: proxy.redirect_posts(count),
+        "oversized_reply": lambda: proxy.oversize_replies(count),
+        "quiet": quiet,
         "truth": cloud.settle,  # device commands land a second or two late: let them
     }
 
 
-def truth_of(cloud: Any, chargers: Sequence[Any]) -> dict[str, Any]:
-    """The emulator's state and counters, as the soak checks them."""
+_HALF_OPEN: set[asyncio.Task[None]] = set()
+
+
+def half_open(proxy: CuttingProxy) -> None:
+    """Stall every connection open now; reset them :data:`HALF_OPEN_FOR` seconds later."""
+    flowing = [link for link in proxy.open_links if link.flowing.is_set()]
+    links = proxy.stall()
+    proxy.delivered["half_open"] += len(flowing)  # those that were not stalled already
+
+    async def reset() -> None:
+        await asyncio.sleep(HALF_OPEN_FOR)
+        for link in links:
+            link.abort()
+
+    task = asyncio.create_task(reset())
+    _HALF_OPEN.add(task)
+    task.add_done_callback(_HALF_OPEN.discard)
+
+
+def truth_of(cloud: Any, proxy: CuttingProxy, chargers: Sequence[Any]) -> dict[str, Any]:
+    """The emulator's state and counters (and the proxy's), as the soak checks them."""
     return {
         "statuses": {charger.id: charger.status() for charger in chargers},
         "rates": {
             charger.id: [rate["price"] for rate in charger.charge_rates()] for charger in chargers
         },
-        "faults_injected": dict(cloud.stats.faults_injected),
+        "faults_injected": dict(cloud.stats.faults_injected) | dict(proxy.delivered),
         "graphql_requests": sum(cloud.stats.graphql_requests.values()),
         "websocket_connects": cloud.stats.websocket_connects,
         "refreshes": cloud.stats.refreshes,
@@ -147,28 +196,45 @@ async def serve(devices: int, token_lifetime: float) -> None:
     Each command is ``{"do": <fault kind, "quiet" or "truth">, ...arguments}``; the answer
     is :func:`truth_of` after it. An unknown command (``stop``) or the end of stdin stops.
     """
-    from andersen_ev.testing import AndersenCloud  # noqa: PLC0415 - only the child needs it
+    # only the child needs them (``tests``: main() puts the repository's root on the path)
+    from tests.cutting_proxy import cutting_proxy  # noqa: PLC0415
+
+    from andersen_ev.testing import AndersenCloud  # noqa: PLC0415
 
     async with AndersenCloud(token_lifetime=token_lifetime) as cloud:
-        user = cloud.add_user(EMAIL, PASSWORD)
-        chargers = [cloud.add_charger(user, name=f"Bay {n}") for n in range(devices)]
-        line = {
-            "endpoints": dataclasses.asdict(cloud.endpoints),
-            "device_ids": [charger.id for charger in chargers],
-        }
-        print(json.dumps(line), flush=True)
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        while raw := await reader.readline():
-            command = json.loads(raw)
-            action = knobs(cloud, command).get(command["do"])
-            if action is None:
-                break
-            outcome = action()
-            if inspect.isawaitable(outcome):
-                await outcome
-            print(json.dumps(truth_of(cloud, chargers)), flush=True)
+        graphql = URL(cloud.endpoints.graphql_url)
+        assert graphql.host is not None
+        assert graphql.port is not None
+        async with cutting_proxy(graphql.host, graphql.port) as proxy:
+            await answer(cloud, proxy, devices)
+
+
+async def answer(cloud: Any, proxy: CuttingProxy, devices: int) -> None:
+    """Add the user and chargers, say where to connect, then answer commands from stdin."""
+    user = cloud.add_user(EMAIL, PASSWORD)
+    chargers = [cloud.add_charger(user, name=f"Bay {n}") for n in range(devices)]
+    endpoints = dataclasses.replace(  # GraphQL and websockets through the proxy
+        cloud.endpoints,
+        graphql_url=proxy.url_for(cloud.endpoints.graphql_url),
+        websocket_url=proxy.url_for(cloud.endpoints.websocket_url),
+    )
+    line = {
+        "endpoints": dataclasses.asdict(endpoints),
+        "device_ids": [charger.id for charger in chargers],
+    }
+    print(json.dumps(line), flush=True)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while raw := await reader.readline():
+        command = json.loads(raw)
+        action = knobs(cloud, proxy, command).get(command["do"])
+        if action is None:
+            break
+        outcome = action()
+        if inspect.isawaitable(outcome):
+            await outcome
+        print(json.dumps(truth_of(cloud, proxy, chargers)), flush=True)
 
 
 class Emulator:
@@ -334,6 +400,18 @@ def applied(status: dict[str, Any], expected: dict[str, Any]) -> bool:
     return True
 
 
+async def landed(emulator: Emulator, device: str, expected: dict[str, Any]) -> bool:
+    """Whether the emulator shows ``expected`` on ``device`` within :data:`LANDING_LIMIT`."""
+    deadline = time.monotonic() + LANDING_LIMIT
+    while True:
+        truth = await emulator.send("truth")
+        if applied(truth["statuses"][device], expected):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+
+
 async def command_loop(
     a2: AndersenA2,
     emulator: Emulator,
@@ -352,8 +430,7 @@ async def command_loop(
             tally.commands[f"{name} failed: {type(error).__name__}"] += 1
         else:
             tally.commands[f"{name} ok"] += 1
-            truth = await emulator.send("truth")
-            if not applied(truth["statuses"][device], expected):
+            if not await landed(emulator, device, expected):
                 tally.violations.append(f"{name} on {device} reported ok but not applied")
         await asyncio.sleep(rng.uniform(0.02, 0.2))
 
@@ -636,7 +713,8 @@ def checks_of(result: Result) -> list[tuple[str, str, str]]:
         (
             "every mutation applied exactly once, or reported failed to its caller",
             "FAIL" if [f for f in failures if "applied" in f] else "pass",
-            f"charge rates: {rates}; {commands_ok} commands reported ok, each seen applied",
+            f"charge rates: {rates}; {commands_ok} commands reported ok, each seen applied"
+            f" within {LANDING_LIMIT:g} s",
         ),
         (
             "no task, socket or file descriptor left after closing; no ResourceWarning",
@@ -677,6 +755,7 @@ def report(result: Result) -> str:
             s["events"],
             s["snapshots"],
             s["malformed_frames"],
+            s["suspects"],
             s["keepalive_timeouts"],
         )
         for name, s in result.streams.items()
@@ -706,6 +785,7 @@ def report(result: Result) -> str:
         "events",
         "snapshots",
         "malformed frames",
+        "suspect",
         "keep-alive timeouts",
     )
     failures = result.failures
@@ -717,8 +797,9 @@ def report(result: Result) -> str:
 `nox -s soak` runs `benchmarks/soak.py` for {options.duration:g} s: two clients with
 {result.consumers} device update streams over {options.devices} emulated chargers, concurrent
 queries, commands and charge-rate creations, while the emulator (in another process, on
-loopback) injects a random fault every 0.2-1 s. Then the faults stop and the checks below
-run. Reproduce with `{command}`.
+loopback) and a hostile proxy in front of its GraphQL port (HTTP and websockets) inject a
+random fault every 0.2-1 s. Then the faults stop and the checks below run. Reproduce with
+`{command}`.
 
 Measured {when} on {platform.machine()} ({os.cpu_count()} CPUs), Python
 {platform.python_version()}, andersen-ev {__version__}, aiohttp {aiohttp.__version__},
@@ -739,8 +820,12 @@ pydantic {pydantic.VERSION}; the load ran {result.seconds:.0f} s.
 
 ## Faults
 
-Requested by the soak, and delivered as the emulator counted them (a fault is delivered
-when a request or connection meets it; latency is a setting, not counted).
+Requested by the soak, and delivered as the emulator and the proxy counted them (a fault is
+delivered when a request or connection meets it; latency is a setting, not counted). A
+half-open fault stalls every connection open at the time (counted: the connections), without
+a close, and resets them {HALF_OPEN_FOR:g} s later; a redirect answers a POST with a 307 to
+another host without forwarding it; an oversized reply forwards the POST (a mutation is
+applied) and answers with more than 8 MiB, declared or chunked.
 
 {table(("fault", "requested", "delivered"), fault_rows)}
 
@@ -804,6 +889,7 @@ async def soak(options: argparse.Namespace) -> Result:
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     if options.serve:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.cutting_proxy
         asyncio.run(serve(options.devices, options.token_lifetime))
         return 0
     options.duration = min(options.duration, HARD_LIMIT - CONVERGENCE_LIMIT - 10)

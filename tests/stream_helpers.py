@@ -6,9 +6,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Final
 
+import pytest
+
 from andersen_ev import AndersenError, DeviceStatus
 from andersen_ev.retry import RetryPolicy
-from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings
+from andersen_ev.stream import (
+    GRAPHQL_TRANSPORT_WS,
+    GRAPHQL_WS,
+    DeviceUpdates,
+    StatusSnapshot,
+    StreamSettings,
+)
 from andersen_ev.testing import AndersenCloud, Charger
 
 #: Generous bound for anything the tests wait on (never asserted as a duration).
@@ -17,6 +25,14 @@ FAST_RETRY: Final = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02)
 FAST_STREAM: Final = StreamSettings(
     backoff=0.01, max_backoff=0.05, keepalive_timeout=10.0, ping_interval=5.0
 )
+
+
+@pytest.fixture(name="protocol", params=[GRAPHQL_WS, GRAPHQL_TRANSPORT_WS])
+def only_protocol(request: pytest.FixtureRequest, andersen_cloud: AndersenCloud) -> str:
+    """Make the emulator speak only this subprotocol (import it where a test needs it)."""
+    chosen: str = request.param
+    andersen_cloud.websocket_protocols = (chosen,)
+    return chosen
 
 
 class Follower:

@@ -23,6 +23,7 @@ from andersen_ev.stream import (
     GRAPHQL_TRANSPORT_WS,
     GRAPHQL_WS,
     StatusSnapshot,
+    StatusUpdate,
     StreamSettings,
     StreamState,
 )
@@ -104,7 +105,8 @@ async def test_snapshot_first_then_live_events(
     andersen_cloud.advance(60)
     await follower.until(lambda f: f.has(andersen_charger.id, evseState=3))
     events = follower.received[1:]
-    assert [type(event) for event in events] == [DeviceStatus] * len(events)
+    assert [type(event) for event in events] == [StatusUpdate] * len(events)
+    assert all(isinstance(event, DeviceStatus) for event in events)
     assert events[0].evse_state == 2
     assert events[-1].charge_power == 7.2
     assert events[-1].cfg_lora0 is not None  # an event's field, not a query's
@@ -495,28 +497,7 @@ async def test_unknown_device_alone_closes_the_websocket(
     assert a2.stream_state is StreamState.CLOSED
 
 
-# -- dead connections -------------------------------------------------------------------------
-
-
-async def test_silent_legacy_connection_is_given_up(
-    andersen_cloud: AndersenCloud,
-    andersen_user: EmulatedUser,
-    andersen_credentials: tuple[str, str],
-    andersen_charger: Charger,
-) -> None:
-    andersen_cloud.websocket_protocols = (GRAPHQL_WS,)
-    andersen_cloud.websocket_keepalive = 3600.0  # one "ka" on connect, then silence
-    settings = StreamSettings(backoff=0.01, max_backoff=0.05, keepalive_timeout=0.5)
-    async with await connect(andersen_cloud, andersen_credentials, settings) as client:
-        follower = Follower(client.subscribe_device_updates(andersen_charger.id))
-        await until(lambda: client.streams.stats.keepalive_timeouts >= 1)
-        await until(lambda: andersen_cloud.stats.websocket_connects >= 2)
-        andersen_cloud.websocket_keepalive = 0.02  # a healthy server for the next connections
-        andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
-        await follower.until(lambda f: final_state_matches(f, andersen_charger))
-        assert follower.error is None
-        await follower.stop()
-    await quiet(andersen_cloud)
+# -- dead connections (silent ones: test_stream_hostile.py) ---------------------------------
 
 
 async def test_unanswered_pings_are_given_up(

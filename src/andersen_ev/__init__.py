@@ -52,7 +52,13 @@ from andersen_ev.models import (
 )
 from andersen_ev.plan_control import AppliedPlan
 from andersen_ev.retry import RetryPolicy
-from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings, StreamState
+from andersen_ev.stream import (
+    DeviceUpdates,
+    StatusSnapshot,
+    StatusUpdate,
+    StreamSettings,
+    StreamState,
+)
 from andersen_ev.token_store import TokenStore
 
 __all__ = [
@@ -103,6 +109,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SolarSettings",
     "StatusSnapshot",
+    "StatusUpdate",
     "StreamSettings",
     "StreamState",
     "TokenStore",

@@ -16,6 +16,7 @@ control (:mod:`andersen_ev.control`). The queries and commands are mixins from
 from __future__ import annotations
 
 import asyncio
+import functools
 import platform
 import ssl
 from collections.abc import Awaitable, Callable
@@ -25,7 +26,7 @@ from typing import Any, Self, TypeVar
 
 import aiohttp
 
-from andersen_ev import control, diagnostics, plan_control
+from andersen_ev import batch, control, diagnostics, plan_control
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
 from andersen_ev.commands import DEFAULT_CONFIRM_INTERVAL, Commands, Confirm, confirm_timeout
 from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
@@ -134,7 +135,11 @@ class AndersenA2(Commands):
             retry=retry or RetryPolicy(),
         )
         self.streams = StreamManager(
-            self._http, endpoints.websocket_url, self.auth, self.get_device_status, stream_settings
+            self._http,
+            endpoints.websocket_url,
+            self.auth,
+            functools.partial(batch.read_batch, self._graphql),
+            stream_settings,
         )
 
     def __repr__(self) -> str:
@@ -227,7 +232,9 @@ class AndersenA2(Commands):
         Every stream of this session shares one websocket, which reconnects by itself
         (see :mod:`andersen_ev.stream`). Each iteration first yields a
         :class:`~andersen_ev.stream.StatusSnapshot` of every device, after each
-        (re)connect, then live events; ``status.id`` says which charger.
+        (re)connect, then a :class:`~andersen_ev.stream.StatusUpdate` per live event: a
+        complete status (the event merged over the latest one); ``status.id`` says which
+        charger. ``a2.streams.latest(device_id)`` is the latest of them.
 
         Raises:
             InvalidInputError: an id is not a non-empty string.

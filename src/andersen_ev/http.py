@@ -233,8 +233,12 @@ class GraphQLHttp:
         *,
         mutation: bool = False,
         timeout: float | None = None,
+        document: str | None = None,
     ) -> GraphQLResult:
         """Run one operation (by name) and return its successful reply.
+
+        ``document`` replaces the operation's file (``operation_document(operation)``) for
+        documents built in code from constants (:mod:`andersen_ev.batch`).
 
         Args:
             timeout: Seconds for the whole call, retries and token refresh included (the
@@ -256,7 +260,9 @@ class GraphQLHttp:
             InvalidInputError: ``timeout`` is not a positive number of seconds.
         """
         end = self._end(timeout)
-        body = _request_prefix(operation) + json.dumps(dict(variables or {})).encode() + b"}"
+        body = (
+            _request_prefix(operation, document) + json.dumps(dict(variables or {})).encode() + b"}"
+        )
         policy = NO_RETRY if mutation else self._retry
         retried_auth = False
         attempt = 1
@@ -446,9 +452,10 @@ def _maybe_applied(operation: str, exc: Exception) -> OutcomeUnknownError | None
 
 
 @cache
-def _request_prefix(operation: str) -> bytes:
+def _request_prefix(operation: str, document: str | None = None) -> bytes:
     """The constant start of an operation's request body, up to its variables."""
-    fixed = json.dumps({"operationName": operation, "query": operation_document(operation)})
+    query = operation_document(operation) if document is None else document
+    fixed = json.dumps({"operationName": operation, "query": query})
     return fixed[:-1].encode() + b', "variables": '
 
 

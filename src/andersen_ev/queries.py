@@ -11,9 +11,11 @@ which the command line uses too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 
+from andersen_ev import batch
 from andersen_ev import operations as ops
 from andersen_ev.exceptions import DeviceNotFoundError, InvalidInputError, ResponseError
 from andersen_ev.http import GraphQLHttp
@@ -40,6 +42,9 @@ from andersen_ev.validation import (
 )
 
 __all__ = ["Queries", "device_listing"]
+
+#: Batched status requests in flight at once for one get_device_statuses() call.
+_BATCHES_AT_ONCE = 4
 
 
 class Queries:
@@ -81,6 +86,61 @@ class Queries:
         """The charger's full status: state, power, energy, schedules, solar, diagnostics."""
         variables = {"id": check_id(device_id)}
         return await call(self._graphql, ops.GET_DEVICE_STATUS, variables, timeout=timeout)
+
+    async def get_device_statuses(
+        self,
+        device_ids: Iterable[str],
+        *,
+        missing_ok: bool = False,
+        timeout: float | None = None,
+    ) -> dict[str, DeviceStatus]:
+        """The full statuses of many chargers, 50 per request (a few requests at once).
+
+        Each is what :meth:`get_device_status` returns. ``timeout`` applies to each request.
+
+        Args:
+            device_ids: The chargers, in the order the result keeps (duplicates once).
+            missing_ok: Leave out the ids this account does not have instead of raising.
+
+        Returns:
+            Each charger's status, by id.
+
+        Raises:
+            InvalidInputError: ``device_ids`` is a string, or holds one that is not an id.
+            DeviceNotFoundError: ids this account does not have (the message names them
+                all), unless ``missing_ok``.
+            ApiError: the service refused one charger's status; ResponseError: it garbled
+                one (the first such error is raised).
+        """
+        if isinstance(device_ids, str) or not isinstance(device_ids, Iterable):
+            raise InvalidInputError(f"device_ids must be a list of ids, got {device_ids!r}")
+        ids = list(dict.fromkeys(check_id(device_id, "device_ids") for device_id in device_ids))
+        chunks = [ids[n : n + batch.BATCH_LIMIT] for n in range(0, len(ids), batch.BATCH_LIMIT)]
+        limit = asyncio.Semaphore(_BATCHES_AT_ONCE)
+
+        async def read(chunk: list[str]) -> dict[str, batch.Outcome]:
+            async with limit:
+                return await batch.read_batch(self._graphql, chunk, timeout=timeout)
+
+        outcomes: dict[str, batch.Outcome] = {}
+        for part in await asyncio.gather(*(read(chunk) for chunk in chunks)):
+            outcomes.update(part)
+        missing = batch.not_found(outcomes)
+        if missing and not missing_ok:
+            raise DeviceNotFoundError(
+                f"{batch.OPERATION}: no device {', '.join(map(repr, missing))} in this account"
+                " (check the ids with get_current_user_devices(), or pass missing_ok=True)",
+                operation=batch.OPERATION,
+                errors=[],
+            )
+        statuses: dict[str, DeviceStatus] = {}
+        for device_id in ids:
+            outcome = outcomes[device_id]
+            if isinstance(outcome, DeviceStatus):
+                statuses[device_id] = outcome
+            elif device_id not in missing:
+                raise outcome
+        return statuses
 
     async def get_device_charge_rates(
         self, device_id: str, *, timeout: float | None = None

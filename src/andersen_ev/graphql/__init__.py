@@ -17,7 +17,14 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Final
 
-__all__ = ["OPERATION_NAMES", "UNAUTHENTICATED", "error_codes", "operation_document", "schema_sdl"]
+__all__ = [
+    "OPERATION_NAMES",
+    "UNAUTHENTICATED",
+    "error_codes",
+    "operation_document",
+    "schema_sdl",
+    "with_fragments",
+]
 
 #: The ``extensions.code`` with which Apollo refuses a token (while creating the request's
 #: context, before executing anything), over HTTP and on websockets alike.
@@ -65,7 +72,20 @@ def operation_document(name: str) -> str:
     """
     if name not in OPERATION_NAMES:
         raise KeyError(f"unknown operation {name!r}; known: {', '.join(OPERATION_NAMES)}")
-    definitions = [_definition(_OPERATIONS[name])]
+    return with_fragments(_OPERATIONS[name])
+
+
+def with_fragments(operation: str) -> str:
+    """Return ``operation`` (the text of one operation) followed by the fragments it uses.
+
+    The fragments used directly or through another fragment, from ``fragments/``, and no
+    other: a standalone document. For documents built in code from constants (the batched
+    status read of :mod:`andersen_ev.batch`); :func:`operation_document` is this for files.
+
+    Raises:
+        KeyError: a spread names no fragment file.
+    """
+    definitions = [_definition(operation)]
     used = set()
     for definition in definitions:  # grows while it is walked: the fragments' fragments
         for fragment in _SPREAD.findall(definition):

@@ -2,9 +2,18 @@
 
 A :class:`Connection` knows operation ids and device ids, never consumers: it hands each
 status, and each subscription the server rejects, to the callbacks of
-:meth:`Connection.receive`, and says why it ended by raising
+:meth:`Connection.receive`, reports when it becomes suspect or recovers to the callback of
+:meth:`Connection.start`, and says why it ended by raising
 :class:`~andersen_ev.stream.protocol.ConnectionLostError` or
 :class:`~andersen_ev.stream.protocol.AuthRefusedError`. Reconnecting is the manager's business.
+
+Every websocket goes out on a new TCP (and TLS) connection, never on one the session pooled
+for HTTP requests: a pooled connection may be dead without anybody knowing (the snapshot
+queries' connection, after a half-open stall), and an upgrade sent on it would wait out the
+whole ``connect_timeout``. aiohttp picks pooled connections by a key that includes the TLS
+``server_hostname``; the websocket names its host there (what TLS checks anyway), HTTP
+requests do not, so the two never share a connection. Websocket connections are closed, not
+pooled, when they end, so each connect finds no connection to reuse.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any, Final, NoReturn
 
 import aiohttp
 from pydantic import ValidationError
+from yarl import URL
 
 from andersen_ev.exceptions import ApiError
 from andersen_ev.graphql import UNAUTHENTICATED, error_codes
@@ -23,6 +33,7 @@ from andersen_ev.models import DeviceStatus
 from andersen_ev.stream.protocol import (
     FRAME,
     GRAPHQL_WS,
+    MAX_FRAME_BYTES,
     OPERATION,
     PING,
     PONG,
@@ -36,9 +47,9 @@ from andersen_ev.stream.protocol import (
     errors_of,
     init_message,
 )
-from andersen_ev.stream.settings import StreamSettings, StreamStats
+from andersen_ev.stream.settings import StreamSettings, StreamState, StreamStats
 
-__all__ = ["Connection", "RejectionHandler", "StatusHandler"]
+__all__ = ["Connection", "HealthHandler", "RejectionHandler", "StatusHandler"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -53,11 +64,18 @@ _TEXT_OR_BINARY: Final = frozenset({aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BI
 #: What failing to open a websocket raises (besides the handshake's own verdicts).
 _CONNECT_ERRORS: Final = (aiohttp.ClientError, TimeoutError, ConnectionError)
 _GOODBYE: Final = ""  # put in a connection's outbox: send what is queued before it, then stop
+#: Seconds the receiving side may take to read what arrived before silence is final.
+_SILENCE_GRACE: Final = 0.05
+_PING: Final = aiohttp.WSMsgType.PING
+_PONG: Final = aiohttp.WSMsgType.PONG
 
 StatusHandler = Callable[[str, DeviceStatus], None]
 """Called with a device id and a live status of it."""
 RejectionHandler = Callable[[str, ApiError], None]
 """Called with a device id whose subscription the server rejected, and why."""
+HealthHandler = Callable[[StreamState], None]
+"""Called with ``RECONNECTING`` when the connection becomes suspect, ``CONNECTED`` when it
+recovers."""
 
 
 class Connection:
@@ -82,13 +100,11 @@ class Connection:
         self._acked_at: float | None = None
         self._settings = settings
         self._stats = stats
-        self._keepalive = KeepAlive(
-            pings=self._subprotocol.pings,
-            settings=settings,
-            now=asyncio.get_running_loop().time(),
-        )
+        self._keepalive = KeepAlive(settings=settings, now=asyncio.get_running_loop().time())
         self._dead = False
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._on_health: HealthHandler | None = None
+        self._outbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        """Text frames to send, in order; ``bytes``: a websocket pong with that payload."""
         self._device_of: dict[str, str] = {}
         """Operation id -> device id, for the running subscriptions."""
         self._operation_of: dict[str, str] = {}
@@ -122,7 +138,11 @@ class Connection:
                 ws = await session.ws_connect(
                     url,
                     protocols=tuple(SUBPROTOCOLS),
-                    heartbeat=settings.keepalive_timeout,
+                    # pings and pongs are the keep-alive's business (both subprotocols)
+                    autoping=False,
+                    # a key no pooled HTTP connection has: a new connection (module doc)
+                    server_hostname=URL(url).host,
+                    max_msg_size=MAX_FRAME_BYTES,
                     timeout=aiohttp.ClientWSTimeout(
                         ws_receive=None, ws_close=_close_timeout(settings)
                     ),
@@ -146,6 +166,11 @@ class Connection:
         while True:
             message = await ws.receive()
             if message.type not in _TEXT_OR_BINARY:
+                if message.type is _PING:
+                    await ws.pong(message.data)
+                    continue
+                if message.type is _PONG:
+                    continue
                 raise self._ended(message)
             frame = self._parse(message.data)
             if frame is None or isinstance(frame, DataFrame):
@@ -189,8 +214,14 @@ class Connection:
 
     # -- tasks and sending ------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start sending what is queued, and the keep-alive pings and checks."""
+    def start(self, on_health: HealthHandler) -> None:
+        """Start sending what is queued, and the keep-alive pings and checks.
+
+        ``on_health(StreamState.RECONNECTING)`` is called when the connection becomes
+        suspect (a ping unanswered for ``suspect_after``), ``on_health(StreamState.CONNECTED)``
+        when it recovers.
+        """
+        self._on_health = on_health
         self._writer = self.start_task(self._write(), "andersen-ev stream writer")
 
     def start_task(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -216,21 +247,62 @@ class Connection:
             while True:
                 try:
                     async with asyncio.timeout_at(keepalive.next_check(clock())):
-                        text = await self._outbox.get()
-                    if text is _GOODBYE:
+                        frame = await self._outbox.get()
+                    if frame is _GOODBYE:
                         return None
                 except TimeoutError:
                     verdict = keepalive.check(clock())
-                    if verdict == "dead":
+                    if verdict == "dead" and await self._still_silent():
                         return await self._give_up()
                     if verdict == "ping":
-                        self._stats.pings += 1
-                        await ws.send_str(PING)
+                        await self._ping()
+                    elif verdict == "suspect":
+                        self._suspect()
                     continue
-                await ws.send_str(text)
+                if isinstance(frame, bytes):
+                    await ws.pong(frame)
+                else:
+                    await ws.send_str(frame)
         except (aiohttp.ClientError, ConnectionError) as exc:
             # the receiving side sees the connection end and reconnects
             _LOG.debug("stream: sending failed: %s", exc)
+
+    async def _still_silent(self) -> bool:
+        """Whether the connection is still silent once the receiving side had its turn.
+
+        An event loop blocked for a while (a busy host) wakes this task late, maybe before
+        the receiving task has read an answer that is already there: let it read first.
+        """
+        keepalive = self._keepalive
+        answered_before = keepalive.last_rx
+        await asyncio.sleep(_SILENCE_GRACE)
+        return keepalive.last_rx == answered_before
+
+    async def _ping(self) -> None:
+        """A ping: the subprotocol's message, or a websocket ping frame (``graphql-ws``)."""
+        self._stats.pings += 1
+        if self._subprotocol.pings:
+            await self._ws.send_str(PING)
+        else:
+            await self._ws.ping()
+
+    def _suspect(self) -> None:
+        """A ping went unanswered for ``suspect_after``: live events may not flow."""
+        self._stats.suspects += 1
+        _LOG.info(
+            "stream (%s): no answer to a ping for %.1f s; the connection is suspect",
+            self.protocol,
+            self._settings.suspect_after,
+        )
+        if self._on_health is not None:
+            self._on_health(StreamState.RECONNECTING)
+
+    def _recovered(self) -> None:
+        """A frame arrived after the connection was suspect."""
+        self._keepalive.suspect = False
+        _LOG.info("stream (%s): the server answered again", self.protocol)
+        if self._on_health is not None:
+            self._on_health(StreamState.CONNECTED)
 
     async def _give_up(self) -> None:
         """Close a connection that went silent; the receiving side then reconnects."""
@@ -279,9 +351,16 @@ class Connection:
                 slice_left = _FRAMES_PER_SLICE
                 await asyncio.sleep(0)
             message = await ws.receive()
-            if message.type not in _TEXT_OR_BINARY:
-                raise self._ended(message)
             keepalive.last_rx = clock()
+            if keepalive.suspect:
+                self._recovered()
+            if message.type not in _TEXT_OR_BINARY:
+                if message.type is _PING:
+                    self._outbox.put_nowait(message.data)  # the writer answers
+                    continue
+                if message.type is _PONG:
+                    continue
+                raise self._ended(message)
             try:
                 frame = validate(message.data)
             except ValidationError as exc:
@@ -309,9 +388,7 @@ class Connection:
 
     def _control(self, frame: ControlFrame, on_rejected: RejectionHandler) -> None:
         kind = frame.type
-        if kind == "ka":
-            self._keepalive.ka_seen = True
-        elif kind == "ping" and self._subprotocol.pings:
+        if kind == "ping" and self._subprotocol.pings:
             self._outbox.put_nowait(PONG)
         elif kind == "complete":
             device_id = self._forget(frame.id) if frame.id is not None else None
@@ -328,7 +405,7 @@ class Connection:
                 self._rejected(device_id, errors_of(frame.payload), on_rejected)
         elif kind == "connection_error":
             self._connection_error(frame)
-        # connection_ack again, pong: nothing to do (last_rx is updated already)
+        # connection_ack again, ka, pong: nothing to do (last_rx is updated already)
 
     def _rejected(self, device_id: str, errors: list[Any], on_rejected: RejectionHandler) -> None:
         """The server rejected a subscription (for the whole connection, if for its token)."""
@@ -376,8 +453,24 @@ class Connection:
         if code in _AUTH_CLOSE_CODES:
             return AuthRefusedError(self._token)
         if message.type is aiohttp.WSMsgType.ERROR:
+            if _too_big(message.data):
+                self._stats.malformed_frames += 1
+                _LOG.warning(
+                    "stream (%s): a frame larger than %d bytes; reconnecting",
+                    self.protocol,
+                    MAX_FRAME_BYTES,
+                )
+                return ConnectionLostError("a frame larger than the limit")
             return ConnectionLostError(f"connection error: {message.data!r}")
         return ConnectionLostError(f"closed by the server (code {code})")
+
+
+def _too_big(error: object) -> bool:
+    """Whether the websocket failed on a message over ``max_msg_size``."""
+    return (
+        isinstance(error, aiohttp.WebSocketError)
+        and error.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    )
 
 
 def _close_timeout(settings: StreamSettings) -> float:

@@ -3,8 +3,10 @@
 :class:`StreamManager` opens the websocket (a
 :class:`~andersen_ev.stream.connection.Connection`) when the first consumer attaches and
 closes it after the last one leaves; in between it reopens it after every loss (backoff,
-token refresh), resyncs the consumers with snapshots, and reports its state. Consumers
-reach it only through the methods of :class:`~andersen_ev.stream.updates.ConsumerHub`.
+token refresh), resyncs the consumers with snapshots (read in batches), keeps the latest
+complete status of each device (:class:`~andersen_ev.stream.cache.StatusCache`), and
+reports its state. Consumers reach it only through the methods of
+:class:`~andersen_ev.stream.updates.ConsumerHub`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -26,10 +28,12 @@ from andersen_ev.exceptions import (
 )
 from andersen_ev.http import TokenSource
 from andersen_ev.models import DeviceStatus
+from andersen_ev.stream.cache import StatusCache
 from andersen_ev.stream.connection import Connection
 from andersen_ev.stream.protocol import AuthRefusedError, ConnectionLostError
+from andersen_ev.stream.resync import Resync, SnapshotReader
 from andersen_ev.stream.settings import StateCallback, StreamSettings, StreamState, StreamStats
-from andersen_ev.stream.updates import Consumer, ConsumerHub, DeviceUpdates, StatusSnapshot
+from andersen_ev.stream.updates import Consumer, ConsumerHub, DeviceUpdates
 from andersen_ev.validation import check_id
 
 __all__ = ["StreamManager"]
@@ -61,8 +65,9 @@ class StreamManager(ConsumerHub):
         session: Returns the shared aiohttp session.
         url: The websocket endpoint (``Endpoints.websocket_url``).
         tokens: Source of the IdToken for ``connection_init``.
-        snapshot: Reads a device's full status (``AndersenA2.get_device_status``).
-        settings: Backoff and keep-alive settings.
+        snapshots: Reads the full statuses of up to ``settings.snapshot_batch`` devices
+            (in one request: :func:`andersen_ev.batch.read_batch`).
+        settings: Backoff, keep-alive, resync and buffer settings.
     """
 
     def __init__(
@@ -70,24 +75,22 @@ class StreamManager(ConsumerHub):
         session: Callable[[], aiohttp.ClientSession],
         url: str,
         tokens: TokenSource,
-        snapshot: Callable[[str], Awaitable[DeviceStatus]],
+        snapshots: SnapshotReader,
         settings: StreamSettings | None = None,
     ) -> None:
         self._session = session
         self._url = url
         self._tokens = tokens
-        self._snapshot = snapshot
-        self.settings = settings or StreamSettings()
+        self.settings = settings = settings or StreamSettings()
         self.stats = StreamStats()
+        self._cache = StatusCache(self.stats, max_held=settings.max_pending)
+        self._resync = Resync(self, snapshots, self._cache, settings, self.stats)
         self._state = StreamState.CLOSED
         self._listeners: list[StateCallback] = []
         self._consumers: set[Consumer] = set()
         self._devices: dict[str, list[Consumer]] = {}
         """The devices followed, each with its consumers."""
         self._conn: Connection | None = None
-        self._snapshots_due: dict[str, None] = {}
-        """Devices whose snapshot the live connection's consumers wait for (an ordered set)."""
-        self._resync: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -116,6 +119,21 @@ class StreamManager(ConsumerHub):
         """The devices somebody is following now."""
         return tuple(self._devices)
 
+    def latest(self, device_id: str) -> DeviceStatus | None:
+        """The device's latest complete status, without a request; None unless it is fresh.
+
+        Fresh means: somebody follows the device, the stream is ``CONNECTED``, and the
+        device's snapshot has arrived since the connection opened; from then on every event
+        is merged into it as it arrives. It is what the device's consumers were last given
+        (a :class:`~andersen_ev.stream.StatusSnapshot` or
+        :class:`~andersen_ev.stream.StatusUpdate`). None otherwise: before the first
+        snapshot, while reconnecting or suspect, after the last consumer left; read
+        ``get_device_status()`` then.
+        """
+        if self._state is not StreamState.CONNECTED:
+            return None
+        return self._cache.latest(device_id)
+
     def on_state(self, callback: StateCallback) -> Callable[[], None]:
         """Call ``callback(state)`` on every state change; returns a function that stops it.
 
@@ -140,7 +158,8 @@ class StreamManager(ConsumerHub):
         ids = tuple(dict.fromkeys(check_id(value) for value in (device_id, *more_device_ids)))
         if self._closed:
             raise AndersenError("this AndersenA2 is closed: create a new one")
-        return DeviceUpdates(self, Consumer(ids))
+        consumer = Consumer(ids, max_pending=self.settings.max_pending, stats=self.stats)
+        return DeviceUpdates(self, consumer)
 
     async def close(self) -> None:
         """End every iterator quietly, stop the subscriptions and close the websocket.
@@ -210,14 +229,15 @@ class StreamManager(ConsumerHub):
             consumers = self._devices.get(device_id)
             if consumers is None:
                 consumers = self._devices[device_id] = []
+                self._cache.follow(device_id)
                 if conn is not None:
                     conn.subscribe(device_id)
             consumers.append(consumer)
             if conn is not None:
-                self._snapshots_due[device_id] = None
+                self._resync.add(device_id)
         if conn is not None:
             consumer.expect_snapshots()
-            self._ensure_resync(conn)
+            self._resync.ensure(conn)
 
     def _detach(self, consumer: Consumer) -> None:
         """Stop following the consumer's devices (idempotent, synchronous)."""
@@ -231,6 +251,7 @@ class StreamManager(ConsumerHub):
             consumers.remove(consumer)
             if not consumers:
                 del self._devices[device_id]
+                self._cache.forget(device_id)
                 if conn is not None:
                     conn.unsubscribe(device_id)
 
@@ -360,28 +381,37 @@ class StreamManager(ConsumerHub):
     def _start(self, conn: Connection) -> None:
         """Subscribe every followed device on a new connection and resync every consumer."""
         self._conn = conn
-        self._snapshots_due = dict.fromkeys(self._devices)
         for device_id in self._devices:
             conn.subscribe(device_id)
+            self._resync.add(device_id)
         for consumer in self._consumers:
             consumer.expect_snapshots()
-        conn.start()
-        self._ensure_resync(conn)
+        conn.start(self._on_health(conn))
+        self._resync.ensure(conn)
 
     async def _disconnect(self, conn: Connection, *, goodbye: bool) -> None:
         """Close the connection, with the resync that belonged to it."""
         self._conn = None
-        self._snapshots_due = {}
-        self._resync = None
+        self._resync.clear()
+        self._cache.disconnected()
         await conn.close(goodbye=goodbye)
 
-    def _on_status(self, device_id: str, status: DeviceStatus) -> None:
-        """A live event: to every consumer of its device (the hot path: keep it lean)."""
+    def _on_health(self, conn: Connection) -> Callable[[StreamState], None]:
+        """What ``conn`` calls when it becomes suspect or recovers: the state, if it is live."""
+
+        def report(state: StreamState) -> None:
+            if self._conn is conn:
+                self._set_state(state)
+
+        return report
+
+    def _on_status(self, device_id: str, event: DeviceStatus) -> None:
+        """A live event: merged once, to every consumer of its device (the hot path)."""
         self.stats.events += 1
-        if status.id is None:
-            status = status.model_copy(update={"id": device_id})
-        for consumer in self._devices.get(device_id, ()):
-            consumer.deliver(device_id, status)
+        status = self._cache.event(device_id, event)
+        if status is not None:
+            for consumer in self._devices.get(device_id, ()):
+                consumer.deliver(device_id, status)
 
     def _on_rejected(self, device_id: str, error: ApiError) -> None:
         """The server rejected a subscription: end its consumers (no endless retries)."""
@@ -389,54 +419,28 @@ class StreamManager(ConsumerHub):
         if not self._consumers:
             raise _IdleError
 
-    # -- snapshots ---------------------------------------------------------------------------
+    # -- snapshots (ResyncTarget) -----------------------------------------------------------
 
-    def _ensure_resync(self, conn: Connection) -> None:
-        if self._snapshots_due and (self._resync is None or self._resync.done()):
-            self._resync = conn.start_task(self._read_snapshots(), "andersen-ev stream resync")
+    def awaits_snapshot(self, device_id: str) -> bool:
+        """True while a consumer of the device waits for its snapshot."""
+        return any(c.awaits_snapshot(device_id) for c in self._devices.get(device_id, ()))
 
-    async def _read_snapshots(self) -> None:
-        """Read the snapshots consumers wait for, a few at a time."""
-        while self._snapshots_due:
-            workers = min(self.settings.snapshot_concurrency, len(self._snapshots_due))
-            async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
-                    group.create_task(self._snapshot_worker())
-
-    async def _snapshot_worker(self) -> None:
-        due = self._snapshots_due
-        while due:
-            device_id = next(iter(due))
-            del due[device_id]
-            await self._resync_device(device_id)
-
-    async def _resync_device(self, device_id: str) -> None:
-        """Deliver a fresh snapshot of the device to the consumers waiting for one."""
-        failures = 0
-        while True:
-            consumers = self._devices.get(device_id, [])
-            waiting = [consumer for consumer in consumers if consumer.awaits_snapshot(device_id)]
-            if not waiting:
-                return
-            try:
-                status = await self._snapshot(device_id)
-            except DeviceNotFoundError as exc:
-                self._fail_device(device_id, consumers, exc)
-                return
-            except ReauthRequiredError as exc:
-                self._fail_all(exc)
-                return
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the next try may not
-                failures += 1
-                delay = self.settings.delay(failures)
-                level = logging.INFO if isinstance(exc, AndersenError) else logging.ERROR
-                _LOG.log(
-                    level, "snapshot of %s failed (%r); retrying in %.2f s", device_id, exc, delay
-                )
-                await asyncio.sleep(delay)
-                continue
-            snapshot = StatusSnapshot.of(status, device_id)
-            self.stats.snapshots += 1
-            for consumer in waiting:
-                consumer.deliver_snapshot(device_id, snapshot)
+    def deliver_snapshot(self, device_id: str, status: DeviceStatus) -> None:
+        """A device's fresh status: to the consumers that wait, with the events held since."""
+        given = self._cache.snapshot(device_id, status)
+        self.stats.snapshots += 1
+        if given is None:
             return
+        snapshot, updates = given
+        for consumer in self._devices.get(device_id, ()):
+            if consumer.deliver_snapshot(device_id, snapshot):
+                for update in updates:
+                    consumer.deliver(device_id, update)
+
+    def not_found(self, device_id: str, error: DeviceNotFoundError) -> None:
+        """The device is not in the account: end its consumers (no endless retries)."""
+        self._fail_device(device_id, self._devices.get(device_id, []), error)
+
+    def session_over(self, error: ReauthRequiredError) -> None:
+        """The session needs a new login: end every consumer."""
+        self._fail_all(error)

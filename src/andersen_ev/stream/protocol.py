@@ -1,11 +1,15 @@
 """The wire format, without I/O: frames, the two subprotocols, and the keep-alive rules.
 
 ``graphql-transport-ws`` (the graphql-ws library's) and ``graphql-ws`` (Apollo's legacy
-subscriptions-transport-ws) differ in the names of a few messages and in how a dead
-connection is noticed: :class:`Subprotocol` holds the differences, :class:`KeepAlive` the
-liveness rules. Each frame is validated straight from its JSON text into the models below
+subscriptions-transport-ws) differ in the names of a few messages and in how the client
+pings: :class:`Subprotocol` holds the differences, :class:`KeepAlive` the liveness rules,
+the same for both. Each frame is validated straight from its JSON text into the models below
 (one pass in pydantic-core), events included: a ``DeviceStatus`` costs little more than
 ``json.loads``. The websocket that carries them is :mod:`andersen_ev.stream.connection`.
+
+Frames obey the reply rules of :mod:`andersen_ev.wire`: at most :data:`MAX_FRAME_BYTES`
+(refused from the frame's header, before its payload is read), and nesting too deep for the
+parser is a malformed frame, not a ``RecursionError``. Either costs a reconnect.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from pydantic import BaseModel, Field, TypeAdapter
 from andersen_ev.graphql import operation_document
 from andersen_ev.models import DeviceStatus
 from andersen_ev.stream.settings import StreamSettings
+from andersen_ev.wire import MAX_REPLY_BYTES
 
 __all__ = [
     "FRAME",
     "GRAPHQL_TRANSPORT_WS",
     "GRAPHQL_WS",
+    "MAX_FRAME_BYTES",
     "OPERATION",
     "PING",
     "PONG",
@@ -45,6 +51,9 @@ GRAPHQL_WS: Final = "graphql-ws"
 GRAPHQL_TRANSPORT_WS: Final = "graphql-transport-ws"
 #: The one operation streams subscribe to.
 OPERATION: Final = "deviceStatusUpdated"
+#: The largest websocket message taken (a frame is a reply: the bound of every reply). An
+#: event is about 2 KB.
+MAX_FRAME_BYTES: Final = MAX_REPLY_BYTES
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,8 @@ class Subprotocol:
     stop: str
     """The type of the message that stops one."""
     pings: bool
-    """Liveness by ``ping``/``pong``, both ways; otherwise by the server's ``ka``."""
+    """Has ``ping``/``pong`` messages, both ways; otherwise the client pings with websocket
+    ping frames (the server's ``ka`` only counts as traffic)."""
 
     def start_message(self, op_id: str, device_id: str) -> str:
         """The message that subscribes operation ``op_id`` to the device's statuses."""
@@ -162,42 +172,54 @@ class AuthRefusedError(Exception):
 
 
 class KeepAlive:
-    """When a connection needs a ping, and when it is dead, from when frames arrived.
+    """When a connection needs a ping, when it is suspect, and when it is dead.
 
-    ``graphql-transport-ws``: a ``ping`` after ``ping_interval`` without a message; dead when
-    nothing arrives within ``keepalive_timeout`` after it. ``graphql-ws``: once the server has
-    sent a ``ka``, dead after ``keepalive_timeout`` of silence (servers that never send one
-    are left to websocket-level pings). Times are the event loop's.
+    The same rule for both subprotocols: after ``ping_interval`` without a frame, a ping
+    goes out (a ``ping`` message in ``graphql-transport-ws``; a websocket ping frame in
+    ``graphql-ws``, whose protocol has no ping of its own), and any frame answers it (pong,
+    ``ka``, data). Unanswered for ``suspect_after`` seconds the connection is suspect; for
+    ``keepalive_timeout`` seconds, dead. A connection that dies silently is thus given up
+    at worst ``ping_interval + keepalive_timeout`` after its last frame. The server's own
+    keep-alives (``ka``, pings) only count as frames: their interval is not known for the
+    real service. Times are the event loop's.
     """
 
-    __slots__ = ("_pings", "_settings", "ka_seen", "last_rx", "ping_sent_at")
+    __slots__ = ("_settings", "last_rx", "ping_sent_at", "suspect")
 
-    def __init__(self, *, pings: bool, settings: StreamSettings, now: float) -> None:
-        self._pings = pings
+    def __init__(self, *, settings: StreamSettings, now: float) -> None:
         self._settings = settings
         self.last_rx = now
-        """When the last frame arrived."""
-        self.ka_seen = False
+        """When the last frame arrived (set by the receiving side)."""
         self.ping_sent_at: float | None = None
+        self.suspect = False
+        """A ping went unanswered for ``suspect_after`` (cleared by the receiving side)."""
 
     def next_check(self, now: float) -> float:
         """When :meth:`check` must be called next."""
         settings = self._settings
-        if not self._pings:
-            return (self.last_rx if self.ka_seen else now) + settings.keepalive_timeout
-        if self.ping_sent_at is not None and self.last_rx < self.ping_sent_at:
-            # wake up meanwhile too: once the pong is in, idleness counts from it
-            return min(self.ping_sent_at + settings.keepalive_timeout, now + settings.ping_interval)
-        return self.last_rx + settings.ping_interval
+        sent = self.ping_sent_at
+        if sent is None or self.last_rx >= sent:
+            return self.last_rx + settings.ping_interval
+        due = sent + (settings.keepalive_timeout if self.suspect else settings.suspect_after)
+        # wake up meanwhile too: once the answer is in, idleness counts from it
+        return min(due, now + settings.ping_interval)
 
-    def check(self, now: float) -> Literal["ok", "ping", "dead"]:
-        """What the connection needs now (``ping``: one is due, and counted as sent)."""
-        timeout = self._settings.keepalive_timeout
-        if not self._pings:
-            return "dead" if self.ka_seen and now - self.last_rx >= timeout else "ok"
-        if self.ping_sent_at is not None and self.last_rx < self.ping_sent_at:  # unanswered
-            return "dead" if now - self.ping_sent_at >= timeout else "ok"
-        if now - self.last_rx >= self._settings.ping_interval:
+    def check(self, now: float) -> Literal["ok", "ping", "suspect", "dead"]:
+        """What the connection needs now (``ping``: one is due, and counted as sent).
+
+        ``suspect`` is answered once per unanswered ping.
+        """
+        settings = self._settings
+        sent = self.ping_sent_at
+        if sent is not None and self.last_rx < sent:  # unanswered
+            waited = now - sent
+            if waited >= settings.keepalive_timeout:
+                return "dead"
+            if not self.suspect and waited >= settings.suspect_after:
+                self.suspect = True
+                return "suspect"
+            return "ok"
+        if now - self.last_rx >= settings.ping_interval:
             self.ping_sent_at = now
             return "ping"
         return "ok"

@@ -1,8 +1,10 @@
 """The consumer's side: :class:`DeviceUpdates`, the iterator, and the queue that feeds it.
 
-The manager and an iterator meet in a :class:`Consumer`: the manager delivers statuses to
-it (a snapshot of each device first, events held meanwhile), the iterator takes them. The
-iterator asks nothing else of the manager than the four methods of :class:`ConsumerHub`.
+The manager and an iterator meet in a :class:`Consumer`: the manager delivers complete
+statuses to it (a snapshot of each device first, after each (re)connect), the iterator
+takes them. The queue is bounded: a consumer that falls behind gets the latest status of
+each device instead of every intermediate one (see :meth:`Consumer.deliver`). The iterator
+asks nothing else of the manager than the four methods of :class:`ConsumerHub`.
 """
 
 from __future__ import annotations
@@ -15,26 +17,10 @@ from typing import Protocol, Self
 
 from andersen_ev.exceptions import AndersenError
 from andersen_ev.models import DeviceStatus
+from andersen_ev.stream.settings import DEFAULT_PENDING, MIN_PENDING, StreamStats
+from andersen_ev.stream.statuses import StatusSnapshot, StatusUpdate
 
-__all__ = ["Consumer", "ConsumerHub", "DeviceUpdates", "Item", "StatusSnapshot"]
-
-
-class StatusSnapshot(DeviceStatus):
-    """A device's full status read by a query (``getDeviceStatus``), not a live event.
-
-    Every consumer gets one per device first, after each (re)connect: state is right after
-    any gap. It is a :class:`~andersen_ev.DeviceStatus` in every other respect (test with
-    ``isinstance(status, StatusSnapshot)``). Snapshots carry the fields of a status query,
-    which are not quite those of an event (no ``cfg_lora*``; more ``sys_*`` diagnostics).
-    """
-
-    @classmethod
-    def of(cls, status: DeviceStatus, device_id: str) -> StatusSnapshot:
-        """``status`` as a snapshot of ``device_id`` (whose id it gets if it had none)."""
-        values = dict(status.__dict__)
-        if values.get("id") is None:
-            values["id"] = device_id
-        return cls.model_construct(status.model_fields_set | {"id"}, **values)
+__all__ = ["Consumer", "ConsumerHub", "DeviceUpdates", "Item", "StatusSnapshot", "StatusUpdate"]
 
 
 Item = DeviceStatus | AndersenError | None
@@ -42,62 +28,126 @@ Item = DeviceStatus | AndersenError | None
 
 
 class Consumer:
-    """One iterator's queue, fed by the manager: a snapshot of each device, then its events.
+    """One iterator's queue, fed by the manager: a snapshot of each device, then updates.
 
     The manager references this, never the :class:`DeviceUpdates` around it, so that an
-    abandoned iterator can be garbage collected (and release its subscriptions). Nothing is
-    dropped: items wait until taken. One task takes them.
+    abandoned iterator can be garbage collected (and release its subscriptions). One task
+    takes the items.
+
+    Bounded: when more than ``max_pending`` statuses per device wait, the queue is
+    coalesced. Per device it keeps the latest snapshot and the latest update after it (its
+    :attr:`~StatusUpdate.event_fields` naming every field sent since), in the order they
+    came; the end of the iteration is kept. Nothing a consumer needs is lost, since every
+    status is complete; :attr:`coalesced` counts what was dropped.
     """
 
-    __slots__ = ("_held", "_items", "_waiter", "device_ids")
+    __slots__ = (
+        "_awaiting",
+        "_ended",
+        "_items",
+        "_limit",
+        "_stats",
+        "_waiter",
+        "coalesced",
+        "device_ids",
+    )
 
-    def __init__(self, device_ids: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        device_ids: tuple[str, ...],
+        *,
+        max_pending: int = DEFAULT_PENDING,
+        stats: StreamStats | None = None,
+    ) -> None:
         self.device_ids = device_ids
         self._items: deque[Item] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._held: dict[str, list[DeviceStatus]] = {}
-        """Devices whose snapshot is awaited, with their events held meanwhile."""
+        self._awaiting: set[str] = set()
+        """Devices whose snapshot is expected: their updates are not given meanwhile."""
+        self._limit = max(max_pending, MIN_PENDING) * len(device_ids)
+        self._stats = stats
+        self._ended = False
+        self.coalesced = 0
+        """Statuses dropped because a later one of the same device replaced them."""
 
     # -- the manager's side -----------------------------------------------------------------
 
     def expect_snapshots(self) -> None:
-        """Hold each device's events until its snapshot (those held before are stale)."""
-        self._held = {device_id: [] for device_id in self.device_ids}
+        """Take no update of any device until its snapshot (which supersedes them)."""
+        self._awaiting = set(self.device_ids)
 
     def expect_no_snapshot(self) -> None:
-        """Deliver no snapshot any more, nor the events held for one (it was detached)."""
-        self._held.clear()
+        """Deliver no snapshot any more (it was detached)."""
+        self._awaiting.clear()
 
     def awaits_snapshot(self, device_id: str) -> bool:
         """True while the device's snapshot is expected."""
-        return device_id in self._held
+        return device_id in self._awaiting
 
     def deliver(self, device_id: str, status: DeviceStatus) -> None:
-        """A live event of the device: now, or after the snapshot it awaits."""
-        held = self._held.get(device_id) if self._held else None
-        if held is None:
+        """A complete status of the device, unless its snapshot is awaited."""
+        if device_id not in self._awaiting:
             self._push(status)
-        else:
-            held.append(status)
 
-    def deliver_snapshot(self, device_id: str, snapshot: StatusSnapshot) -> None:
-        """The device's snapshot, then the events held for it (if it still awaits one)."""
-        held = self._held.pop(device_id, None)
-        if held is not None:
-            self._push(snapshot)
-            for event in held:
-                self._push(event)
+    def deliver_snapshot(self, device_id: str, snapshot: StatusSnapshot) -> bool:
+        """The device's snapshot, if it awaits one; True if it did (and took it)."""
+        if device_id not in self._awaiting:
+            return False
+        self._awaiting.discard(device_id)
+        self._push(snapshot)
+        return True
 
     def end(self, error: AndersenError | None = None) -> None:
         """End the iteration after what was delivered: with ``error``, or quietly."""
         self._push(error)
+        self._ended = True
 
     def _push(self, item: Item) -> None:
-        self._items.append(item)
+        if self._ended:
+            return
+        items = self._items
+        items.append(item)
+        if len(items) > self._limit:
+            self._coalesce()
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             self._waiter = None
             waiter.set_result(None)
+
+    def _coalesce(self) -> None:
+        """Keep per device the latest snapshot and the latest update after it, in order."""
+        kept: list[Item] = []
+        snapshot_kept: set[str] = set()
+        update_kept: dict[str, int] = {}  # device -> index in ``kept``
+        folded: dict[str, set[str]] = {}  # device -> event fields of dropped updates
+        dropped = 0
+        for item in reversed(self._items):  # newest first
+            if not isinstance(item, DeviceStatus):
+                kept.append(item)
+                continue
+            device = item.id or ""
+            if isinstance(item, StatusSnapshot):
+                if device in snapshot_kept:
+                    dropped += 1
+                    continue
+                snapshot_kept.add(device)
+            elif device in snapshot_kept or device in update_kept:
+                dropped += 1
+                if device not in snapshot_kept and isinstance(item, StatusUpdate):
+                    folded.setdefault(device, set()).update(item.event_fields)
+                continue
+            else:
+                update_kept[device] = len(kept)
+            kept.append(item)
+        for device, fields in folded.items():
+            latest = kept[update_kept[device]]
+            if isinstance(latest, StatusUpdate):
+                kept[update_kept[device]] = latest.with_event_fields(fields)
+        kept.reverse()
+        self._items = deque(kept)
+        self.coalesced += dropped
+        if self._stats is not None:
+            self._stats.coalesced += dropped
 
     # -- the iterator's side ----------------------------------------------------------------
 
@@ -152,8 +202,11 @@ class DeviceUpdates(AsyncIterator[DeviceStatus]):
 
     Made by :meth:`andersen_ev.AndersenA2.subscribe_device_updates`. Nothing is subscribed
     until the first ``__anext__``; iterate it from one task. Each consumer first gets a
-    :class:`StatusSnapshot` of each of its devices, after every (re)connect, then live
-    events; ``status.id`` says which device. ``async with`` around the loop releases the
+    :class:`StatusSnapshot` of each of its devices, after every (re)connect, then a
+    :class:`StatusUpdate` per live event; ``status.id`` says which device. Every status is
+    complete (events are merged over the latest snapshot). A consumer that falls behind is
+    given the latest status of each device instead of every intermediate one
+    (:attr:`coalesced` counts the others). ``async with`` around the loop releases the
     subscriptions as soon as the block is left.
 
     Ends with :class:`~andersen_ev.DeviceNotFoundError` / :class:`~andersen_ev.ApiError` when
@@ -177,6 +230,15 @@ class DeviceUpdates(AsyncIterator[DeviceStatus]):
     def device_ids(self) -> tuple[str, ...]:
         """The devices followed, in the order given."""
         return self._consumer.device_ids
+
+    @property
+    def coalesced(self) -> int:
+        """Statuses this iterator was spared: later ones replaced them (it fell behind).
+
+        It falls behind when more than ``StreamSettings.max_pending`` statuses per device
+        wait for it.
+        """
+        return self._consumer.coalesced
 
     def __aiter__(self) -> Self:
         return self

@@ -6,7 +6,7 @@ same exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -76,6 +76,22 @@ class Operations:
     def get_device_status(self, device_id: str, *, timeout: float | None = None) -> DeviceStatus:
         """The charger's full status: state, power, energy, schedules, solar, diagnostics."""
         return self._call(_AsyncA2.get_device_status, device_id, timeout=timeout)
+
+    def get_device_statuses(
+        self,
+        device_ids: Iterable[str],
+        *,
+        missing_ok: bool = False,
+        timeout: float | None = None,
+    ) -> dict[str, DeviceStatus]:
+        """The full statuses of many chargers, 50 per request (see the async client's).
+
+        Raises:
+            DeviceNotFoundError: ids this account does not have, unless ``missing_ok``.
+        """
+        return self._call(
+            _AsyncA2.get_device_statuses, device_ids, missing_ok=missing_ok, timeout=timeout
+        )
 
     def get_device_charge_rates(
         self, device_id: str, *, timeout: float | None = None

@@ -332,6 +332,9 @@ class DeviceUpdates(Iterator[DeviceStatus]):
             future.cancel()
         try:
             self._runner.wait(future)
+        except BaseException:  # Ctrl-C: the iteration ends (the call may not even have started)
+            self.close()
+            raise
         finally:
             self._waiting = None
         if future.cancelled():  # closed meanwhile, by close() or by the facade
