@@ -94,14 +94,16 @@ async def test_invalid_file_is_refused_without_quoting_it(
     with pytest.raises(TokenStoreError, match="delete it and log in again") as caught:
         await TokenStore(path).load()
     assert fields in str(caught.value)
+    assert str(caught.value).endswith(": delete it and log in again")
     assert "secret" not in str(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
 
 
 async def test_unreadable_path_is_a_token_store_error(tmp_path: Path) -> None:
-    with pytest.raises(TokenStoreError, match="cannot read"):
+    with pytest.raises(TokenStoreError, match="cannot read") as caught:
         await TokenStore(tmp_path).load()  # a directory
+    assert str(caught.value).endswith(": Is a directory")  # the reason, not a repr
 
 
 async def test_failed_save_leaves_no_temporary_file(tmp_path: Path) -> None:
@@ -330,6 +332,7 @@ async def test_leftovers_of_crashed_saves_are_removed_and_live_ones_kept(
             assert await store.load() == make_tokens("a")
         else:
             await store.delete()
+        assert alive.poll() is None  # asked whether it runs (signal 0), never signalled
     finally:
         alive.kill()
         alive.wait()
