@@ -27,7 +27,7 @@ class Tokens(BaseModel):
     grants access to the account) and loaded again with ``Tokens.model_validate_json``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     id_token: SecretStr
     """The bearer token for the Andersen GraphQL API."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
-from typing import Any, ClassVar, get_args, get_origin
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 from andersen_ev.exceptions import InvalidInputError
 from andersen_ev.models.values import PERSONAL, Unit
 
-__all__ = ["WireModel"]
+__all__ = ["LazyAdapter", "WireModel"]
+
+T = TypeVar("T")
 
 #: What :meth:`WireModel.redacted` leaves out: ``{field: True | nested}`` for ``exclude=``.
 _Exclude = dict[str, Any]
@@ -154,3 +156,35 @@ def _exclusions(model: type[WireModel]) -> _Exclude:
 def _holds_tuple(annotation: object) -> bool:
     """Whether a field holds a tuple of models (``tuple[X | None, ...] | None``)."""
     return any(get_origin(arg) is tuple for arg in (annotation, *get_args(annotation)))
+
+
+class LazyAdapter(Generic[T]):
+    """A pydantic ``TypeAdapter`` of ``annotation``, built when it first validates.
+
+    A module-level ``TypeAdapter`` builds its validator (and every model it holds) at
+    import; this one waits until it is used, so that importing the library stays cheap.
+    It works the same on every pydantic version the library supports (2.10 has no
+    ``defer_build`` for adapters).
+    """
+
+    __slots__ = ("_adapter", "_annotation")
+
+    def __init__(self, annotation: Any) -> None:
+        """Adapt ``annotation`` (any type pydantic accepts); nothing is built yet."""
+        self._annotation = annotation
+        self._adapter: TypeAdapter[T] | None = None
+
+    @property
+    def adapter(self) -> TypeAdapter[T]:
+        """The ``TypeAdapter`` itself, built on first access."""
+        if self._adapter is None:
+            self._adapter = TypeAdapter(self._annotation)
+        return self._adapter
+
+    def validate_python(self, value: object) -> T:
+        """``TypeAdapter.validate_python``: raises pydantic's ``ValidationError``."""
+        return self.adapter.validate_python(value)
+
+    def validate_json(self, data: str | bytes | bytearray) -> T:
+        """``TypeAdapter.validate_json``: raises pydantic's ``ValidationError``."""
+        return self.adapter.validate_json(data)

@@ -1,7 +1,5 @@
 """A charger as the account lists it, its settings, tariffs, logs, and command answers."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import AliasChoices, ConfigDict, Field

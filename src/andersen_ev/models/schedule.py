@@ -1,7 +1,5 @@
 """The schedule you send: checked strictly before anything leaves your machine."""
 
-from __future__ import annotations
-
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field

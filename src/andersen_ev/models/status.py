@@ -1,10 +1,8 @@
 """A charger's live status (``deviceStatus``), its parts, and the identity it reveals."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Final, Self
+from typing import Annotated, Any, ClassVar, Final
 
 from pydantic import Field
 
@@ -57,9 +55,11 @@ class DayMap(WireModel):
     sunday: bool = False
 
     @classmethod
-    def every_day(cls) -> Self:
+    def every_day(cls) -> "DayMap":
         """A day map with all seven days set."""
-        return cls(
+        # model_construct: nothing to check, and it does not build the validator (a default
+        # schedule made at import would otherwise build it, and load pydantic's plugins)
+        return cls.model_construct(
             monday=True,
             tuesday=True,
             wednesday=True,
