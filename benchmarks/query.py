@@ -117,21 +117,25 @@ async def measure_ours(
         return results
 
 
-def measure_seed(emulator: Emulator, seed_python: Path, count: int) -> dict[str, float]:
-    """The seed's figures, measured in its own venv (see seed_client.py)."""
+def seed_environment(emulator: Emulator) -> dict[str, str]:
+    """The environment that points the seed's own login (pycognito) at the emulator."""
     endpoints = emulator.line["endpoints"]
     jwks_url = f"{endpoints['cognito_url']}{endpoints['user_pool_id']}/.well-known/jwks.json"
     with urllib.request.urlopen(jwks_url) as reply:
         jwks = reply.read().decode()
-    env = dict(
+    return dict(
         os.environ,
         AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=endpoints["cognito_url"],
         COGNITO_JWKS=jwks,
     )
+
+
+def measure_seed(emulator: Emulator, seed_python: Path, count: int) -> dict[str, float]:
+    """The seed's figures, measured in its own venv (see seed_client.py)."""
     script = Path(__file__).with_name("seed_client.py")
     done = subprocess.run(
         [str(seed_python), str(script), json.dumps(emulator.line), str(count)],
-        env=env,
+        env=seed_environment(emulator),
         capture_output=True,
         text=True,
         check=True,

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 import aiohttp
+import cold
 import query
 import streams
 
@@ -108,7 +109,7 @@ def query_table(ours: dict[str, float], seed: dict[str, float] | None) -> str:
         f"| `getDeviceStatus`, client CPU: raw aiohttp POST + `json.loads` (the limit)"
         f" | {raw * 1e3:.3f} ms | `nox -s bench` |",
         f"| `getDeviceStatus`, client CPU: `a2.get_device_status()` (typed model)"
-        f" | {status * 1e3:.3f} ms ({status / raw:.2f}x the limit; aim: <= 1.25x) | {bench} |",
+        f" | {status * 1e3:.3f} ms ({status / raw:.2f}x the limit; aim: <= 1.15x) | {bench} |",
         f"| `getDevice`, client CPU: `a2.get_device()` | {device * 1e3:.3f} ms | `nox -s bench` |",
         f"| 500 `get_device_status` with 20 in flight on one connection, wall"
         f" | {ours['ours_concurrent_wall']:.2f} s | `nox -s bench` |",
@@ -145,10 +146,11 @@ def main() -> None:
             if args.seed_python
             else None
         )
+        cold_figures = cold.measure(emulator, args.seed_python)
     finally:
         emulator.stop()
     stream_rows = streams.stream_rows(asyncio.run(streams.measure()))
-    base_import = import_time("import aiohttp, gql, pydantic")
+    base_import = import_time("import aiohttp, pydantic")
     our_import = import_time("import andersen_ev")
     versions = ", ".join(
         f"{name} {metadata.version(name)}"
@@ -156,7 +158,7 @@ def main() -> None:
     )
     ratio = our_import / base_import
     our_ms = our_import * 1000
-    query_rows = query_table(ours, seed) + stream_rows
+    query_rows = query_table(ours, seed) + cold.cold_rows(cold_figures) + stream_rows
     bench = "`nox -s bench`"
     report = f"""# Performance
 
@@ -175,8 +177,8 @@ emulator rendered them, as fast as the client takes them (what the client can de
 |---|---|---|
 | SRP login maths, client CPU | {login * 1000:.2f} ms (aim: under 20 ms) | `nox -s bench` |
 | emulator `getDeviceStatus` round trip, raw aiohttp, wall | {trip * 1000:.2f} ms | `nox -s bench` |
-| `import aiohttp, gql, pydantic` | {base_import * 1000:.0f} ms | `nox -s bench` |
-{query_rows}| `import andersen_ev` | {our_ms:.0f} ms ({ratio:.2f}x; aim: <= 1.3x) | {bench} |
+| `import aiohttp, pydantic` (what it stands on) | {base_import * 1000:.0f} ms | {bench} |
+{query_rows}| `import andersen_ev` | {our_ms:.0f} ms ({ratio:.2f}x; aim: <= 1.25x) | {bench} |
 """
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report, encoding="utf-8")

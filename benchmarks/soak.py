@@ -761,6 +761,18 @@ The emulator answered {truth["graphql_requests"]} GraphQL requests, accepted
 """
 
 
+#: The report is followed in docs/reliability.md by sections written by hand (mutation
+#: testing): rewriting the report keeps the output file's text from this line on.
+KEPT_BELOW: Final = "<!-- Written by hand from here on: benchmarks/soak.py keeps it. -->"
+
+
+def with_kept_part(text: str, output: Path) -> str:
+    """``text``, followed by what ``output`` holds from :data:`KEPT_BELOW` on, if anything."""
+    old = output.read_text() if output.exists() else ""
+    _, marker, kept = old.partition(KEPT_BELOW)
+    return f"{text.rstrip()}\n\n{marker}{kept}" if marker else text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, default=270.0, help="seconds of load (<= 270)")
@@ -800,7 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = asyncio.run(soak(options))
     text = report(result)
     if options.output:
-        options.output.write_text(text)
+        options.output.write_text(with_kept_part(text, options.output))
     print(text)
     return 1 if result.failures else 0
 

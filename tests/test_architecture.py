@@ -159,3 +159,21 @@ def test_the_graph_renders_as_text_and_graphviz(graph: dict[str, list[Import]]) 
 def test_the_script_prints_the_graph(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--depth", "1"]) == 0
     assert capsys.readouterr().out == "andersen_ev -> (nothing)\n"
+
+
+#: Ways of starting a process; tests/processes.py is the one place tests use them.
+_PROCESS_STARTS = ("create_subprocess_", "subprocess.Popen(", "subprocess.run(", "os.system(")
+
+
+def test_tests_start_processes_only_through_the_children_fixture() -> None:
+    # The fixture gives children SIGINT at its default (the suite may run with it ignored)
+    # and kills their whole process group at teardown, so no test leaves one behind.
+    tests = Path(__file__).parent
+    starts = [
+        f"{path.relative_to(tests)}:{number}"
+        for path in sorted(tests.rglob("*.py"))
+        if path.name != "processes.py" and path != Path(__file__)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(start in line for start in _PROCESS_STARTS)
+    ]
+    assert starts == []

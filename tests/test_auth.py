@@ -26,7 +26,11 @@ from andersen_ev import (
     Endpoints,
     InvalidCredentialsError,
     InvalidInputError,
+    RateLimitedError,
     ReauthRequiredError,
+    ResponseError,
+    ServerError,
+    ServiceUnavailableError,
     Tokens,
     UnsupportedChallengeError,
     srp,
@@ -152,7 +156,7 @@ def test_unknown_challenge_message() -> None:
     assert "report it" in str(error)
 
 
-async def test_lookup_outage_is_an_authentication_error(
+async def test_lookup_outage_is_a_server_error_not_an_authentication_error(
     andersen_cloud: AndersenCloud,
 ) -> None:
     async def broken(_: web.Request) -> web.Response:
@@ -164,8 +168,11 @@ async def test_lookup_outage_is_an_authentication_error(
         url = base + "get-pending-user"
         endpoints = Endpoints(user_lookup_url=url, cognito_url=andersen_cloud.endpoints.cognito_url)
         async with AndersenA2(endpoints=endpoints) as client:
-            with pytest.raises(AuthenticationError, match="HTTP 502 without a username"):
+            with pytest.raises(ServerError, match="user lookup failed with HTTP 502") as caught:
                 await client.authenticate("driver@example.com", "pw")
+    assert isinstance(caught.value, ServiceUnavailableError)
+    assert not isinstance(caught.value, AuthenticationError)
+    assert caught.value.status == 502
 
 
 # -- refresh -------------------------------------------------------------------------------------
@@ -314,7 +321,7 @@ async def test_transient_refresh_failure_is_retried_by_the_next_call(
 ) -> None:
     await a2.authenticate(*andersen_credentials)
     andersen_cloud.faults.throttle_cognito()
-    with pytest.raises(CognitoError, match="TooManyRequestsException"):
+    with pytest.raises(RateLimitedError, match="Cognito InitiateAuth was rate limited"):
         await a2.auth.refresh()
     tokens = await a2.auth.refresh()
     assert andersen_cloud.user_for_bearer(tokens.id_token.get_secret_value()) is andersen_user
@@ -486,8 +493,9 @@ async def test_throttled_device_login_keeps_the_device(
     await a2.authenticate(*andersen_credentials)
     confirmed = await a2.confirm_device("pytest")
     andersen_cloud.faults.throttle_cognito()
-    with pytest.raises(CognitoError, match="TooManyRequestsException"):
+    with pytest.raises(RateLimitedError) as caught:
         await a2.authenticate(*andersen_credentials)
+    assert not isinstance(caught.value, AuthenticationError)
     assert a2.tokens is confirmed  # no fallback that would drop the remembered device
     assert andersen_cloud.stats.cognito_calls["InitiateAuth:USER_SRP_AUTH"] == 2
 
@@ -579,7 +587,7 @@ async def test_sign_out_keeps_tokens_when_cognito_fails(
 ) -> None:
     tokens = await a2.authenticate(*andersen_credentials)
     andersen_cloud.faults.throttle_cognito()
-    with pytest.raises(CognitoError, match="TooManyRequests"):
+    with pytest.raises(RateLimitedError, match="Cognito GlobalSignOut"):
         await a2.sign_out()
     assert a2.tokens is tokens
 
@@ -878,7 +886,7 @@ async def test_account_states_at_login(code: str, match: str) -> None:
 
 async def test_lookup_without_username_or_error() -> None:
     async with scripted({"lookup": [(200, {})]}) as (client, fake):
-        with pytest.raises(AuthenticationError, match="HTTP 200 without a username"):
+        with pytest.raises(ResponseError, match="HTTP 200 with neither a username"):
             await client.authenticate("me@example.com", "pw")
     assert fake.sent("lookup") == [{"email": "me@example.com"}]
 

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,10 +51,13 @@ async def login(
 @pytest.fixture
 async def logged_in(
     andersen_cloud: AndersenCloud, config: Path, andersen_credentials: tuple[str, str]
-) -> Path:
+) -> AsyncIterator[Path]:
+    """Logged in; the charger applies each command as soon as it has been answered (the
+    clock jumps over the command delay), so commands that wait for it return at once."""
     result = await login(andersen_cloud, config, andersen_credentials)
     assert result.code == ExitCode.OK, result.err
-    return config
+    with andersen_cloud.fast_forward():
+        yield config
 
 
 async def cli(config: Path, *argv: str, **options: object) -> Result:

@@ -63,7 +63,9 @@ async def test_seed_readme_walk_through(
 
     # Enable scheduled charging (slot 0 is set first, as a schedule must exist to enable)
     await a2.create_schedule(device_id, 0, SEED_SCHEDULE)
+    andersen_cloud.advance(2)  # the charger applies a command a second or two later
     await a2.enable_schedule(device_id, 0)
+    andersen_cloud.advance(2)
     status = await a2.get_device_status(device_id)
     slot = status.schedules[0]
     assert slot is not None
@@ -73,6 +75,7 @@ async def test_seed_readme_walk_through(
 
     # Disable scheduled charging: every slot off and the charger unlocked
     await a2.set_all_schedules_disabled(device_id)
+    andersen_cloud.advance(2)
     status = await a2.get_device_status(device_id)
     assert all(s is None or s.enabled is False for s in status.schedules)
     assert status.sys_user_lock is False
@@ -80,12 +83,15 @@ async def test_seed_readme_walk_through(
 
     # Define a new schedule (slot 1, from a Schedule model this time)
     await a2.create_schedule(device_id, 1, Schedule.model_validate(SEED_SCHEDULE))
+    andersen_cloud.advance(2)
     slot1 = (await a2.get_device_status(device_id)).schedules[1]
     assert slot1 is not None
     assert slot1.enabled is True
 
     # Lock the charger
     await a2.user_lock(device_id)
+    assert (await a2.get_device_status(device_id)).sys_user_lock is False  # read too early
+    andersen_cloud.advance(2)
     status = await a2.get_device_status(device_id)
     assert status.sys_user_lock is True
     assert status.evse_state is EvseState.DISABLED
@@ -93,6 +99,7 @@ async def test_seed_readme_walk_through(
 
     # Unlock the charger
     await a2.user_unlock(device_id)
+    andersen_cloud.advance(2)
     status = await a2.get_device_status(device_id)
     assert status.sys_user_lock is False
     assert status.is_locked is False
@@ -150,7 +157,8 @@ async def test_mutations_change_state(
     assert info.schedule4_name == "Solar"
     info = await a2.set_schedule_names(device_id, [None, "Cheap"])
     assert info.schedule1_name == "Cheap"
-    await a2.set_solar(device_id, True, True, 19, True, confirm=True)
+    with andersen_cloud.fast_forward():
+        await a2.set_solar(device_id, True, True, 19, True, confirm=True)
     status = await a2.get_device_status(device_id)
     assert status.solar_override is True
     assert status.solar_max_grid_charge_percent == 19
@@ -185,12 +193,17 @@ async def test_confirmed_commands(
     a2: AndersenA2, andersen_cloud: AndersenCloud, andersen_charger: Charger
 ) -> None:
     device_id = andersen_charger.id
-    await a2.user_lock(device_id, confirm=True)
-    await a2.user_unlock(device_id, confirm=2.0)
-    await a2.create_schedule(device_id, 2)
-    await a2.enable_schedule(device_id, 2, False, confirm=True)
-    await a2.enable_schedule(device_id, 2, confirm=True)
-    await a2.set_all_schedules_disabled(device_id, confirm=True)
+    with andersen_cloud.fast_forward():  # each command lands as soon as it is answered
+        await a2.user_lock(device_id, confirm=True)
+        await a2.user_unlock(device_id, confirm=2.0)
+        await a2.create_schedule(device_id, 2, confirm=True)
+        await a2.enable_schedule(device_id, 2, False, confirm=True)
+        await a2.enable_schedule(device_id, 2, confirm=True)
+    slot = (await a2.get_device_status(device_id)).schedules[2]
+    assert slot is not None
+    assert (slot.start_hour, slot.end_hour, slot.enabled) == (0, 4, True)  # the window kept
+    with andersen_cloud.fast_forward():
+        await a2.set_all_schedules_disabled(device_id, confirm=True)
     with pytest.raises(InvalidInputError, match="positive timeout"):
         await a2.user_lock(device_id, confirm=-1)
 
@@ -386,8 +399,10 @@ async def test_mutations_are_not_retried(
     with pytest.raises(OutcomeUnknownError if fault == "5xx" else RateLimitedError):
         await a2.user_lock(andersen_charger.id)
     assert andersen_cloud.stats.graphql_requests["runAEVCommand"] == before + 1
+    andersen_cloud.advance(2)
     assert andersen_charger.status()["sysUserLock"] is False  # applied at most once: never
     await a2.user_lock(andersen_charger.id)
+    andersen_cloud.advance(2)
     assert andersen_charger.status()["sysUserLock"] is True
 
 
@@ -409,6 +424,8 @@ async def test_expired_token_is_refreshed_and_request_retried_once(
     before = andersen_cloud.stats.refreshes
     await a2.user_lock(andersen_charger.id)  # a mutation: refused before execution, so resent
     assert andersen_cloud.stats.refreshes == before + 1
+    assert andersen_charger.pending_command_names() == ["userLock"]  # sent once
+    andersen_cloud.advance(2)
     assert andersen_charger.status()["sysUserLock"] is True
 
 

@@ -8,11 +8,11 @@ parsed), not the SRP maths (see test_srp.py and test_auth.py for those).
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,6 +23,7 @@ from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
 from andersen_ev import (
+    AndersenA2,
     AndersenConnectionError,
     AndersenTimeoutError,
     Authenticator,
@@ -30,11 +31,14 @@ from andersen_ev import (
     Endpoints,
     InvalidCredentialsError,
     InvalidInputError,
+    RateLimitedError,
     ReauthRequiredError,
+    ServerError,
+    TokenStore,
 )
-from andersen_ev.auth import cognito as cognito_module
 from andersen_ev.auth.answers import read_auth_step
-from andersen_ev.auth.cognito import CognitoClient, load_service_model
+from andersen_ev.auth.codec import CONTENT_TYPE, TARGET_PREFIX, read_error
+from andersen_ev.auth.cognito import CognitoClient
 from andersen_ev.testing import AndersenCloud, EmulatedUser
 from tests.loopback import serve
 from tests.processes import Children
@@ -184,17 +188,19 @@ async def test_moto_error_echoing_a_token_is_scrubbed(
     assert "[redacted]" in caught.value.service_message
 
 
-async def test_moto_unimplemented_operation_is_a_cognito_error(
+async def test_moto_unimplemented_operation_is_a_server_error(
     http: aiohttp.ClientSession, moto_endpoints: Endpoints
 ) -> None:
     config = {"PasswordVerifier": "AQ==", "Salt": "AQ=="}
-    with pytest.raises(CognitoError) as caught:
+    with pytest.raises(ServerError) as caught:
         await CognitoClient(http, moto_endpoints).confirm_device(
-            "access-token-value", "device-key", "name", config
+            "access-token-value", "eu-west-1_device", "name", config
         )
     assert caught.value.status == 500
-    assert caught.value.code == "500"
-    assert len(caught.value.service_message) <= 303
+    cause = caught.value.__cause__
+    assert isinstance(cause, CognitoError)
+    assert cause.code == "500"
+    assert len(cause.service_message) <= 303
 
 
 # -- the emulator ------------------------------------------------------------------------------
@@ -203,10 +209,26 @@ async def test_moto_unimplemented_operation_is_a_cognito_error(
 async def test_emulator_answers_unknown_operation_with_404(
     http: aiohttp.ClientSession, andersen_cloud: AndersenCloud
 ) -> None:
+    headers = {"X-Amz-Target": f"{TARGET_PREFIX}.ListDevices", "Content-Type": CONTENT_TYPE}
+    async with http.post(
+        andersen_cloud.endpoints.cognito_url, data=b'{"AccessToken": "x"}', headers=headers
+    ) as response:
+        status, body = response.status, await response.read()
+    assert status == 404
+    code, message = read_error(status, body)
+    assert (code, message) == (
+        "404",
+        "The server did not understand the operation that was requested.",
+    )
+
+
+async def test_operations_the_library_does_not_send_are_refused_unsent(
+    http: aiohttp.ClientSession, andersen_cloud: AndersenCloud
+) -> None:
     client = CognitoClient(http, andersen_cloud.endpoints)
-    with pytest.raises(CognitoError, match="did not understand") as caught:
+    with pytest.raises(InvalidInputError, match="does not send Cognito ListDevices"):
         await client.call("ListDevices", {"AccessToken": "x"})
-    assert (caught.value.code, caught.value.status) == ("404", 404)
+    assert not andersen_cloud.stats.cognito_calls
 
 
 async def test_device_operations_against_the_emulator(
@@ -231,16 +253,19 @@ async def test_device_operations_against_the_emulator(
     assert caught.value.code == "ResourceNotFoundException"
 
 
-async def test_throttling_is_a_cognito_error_that_says_to_wait(
+async def test_throttling_is_rate_limited_and_says_to_wait(
     http: aiohttp.ClientSession,
     andersen_cloud: AndersenCloud,
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
 ) -> None:
     andersen_cloud.faults.throttle_cognito()
-    with pytest.raises(CognitoError, match="wait a while") as caught:
+    with pytest.raises(RateLimitedError, match="wait a while") as caught:
         await Authenticator(http, andersen_cloud.endpoints).login(*andersen_credentials)
-    assert caught.value.code == "TooManyRequestsException"
+    assert caught.value.operation == "Cognito InitiateAuth"
+    assert caught.value.retry_after is None
+    assert isinstance(caught.value.__cause__, CognitoError)
+    assert caught.value.__cause__.code == "TooManyRequestsException"
 
 
 # -- requests that do not fit the model ----------------------------------------------------------
@@ -250,10 +275,10 @@ async def test_invalid_request_names_the_parameter_not_its_value(
     http: aiohttp.ClientSession,
 ) -> None:
     client = CognitoClient(http, Endpoints(cognito_url="http://127.0.0.1:9/"))
-    with pytest.raises(ValueError, match="parameter AccessToken") as caught:
+    with pytest.raises(ValueError, match="parameter AccessToken must be text") as caught:
         await client.call("GlobalSignOut", {"AccessToken": 123456789})
     assert "123456789" not in str(caught.value)
-    with pytest.raises(ValueError, match="Invalid length for parameter DeviceName"):
+    with pytest.raises(ValueError, match="parameter DeviceName must be 1 to 1024 characters"):
         await client.confirm_device("token", "key", "", {"PasswordVerifier": "a", "Salt": "b"})
 
 
@@ -278,30 +303,36 @@ def _answering(status: int, body: bytes, content_type: str = "application/json")
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "code"),
+    ("status", "body", "code", "raised"),
     [
-        (502, b"<html><body>Bad Gateway</body></html>", "502"),
-        (503, b"", "503"),
-        (400, b'{"__type":"com.amazonaws#InvalidParameterException","message":"m"}', "Invalid"),
-        (400, b"not json at all", "400"),
-        (400, b"", "400"),
+        (502, b"<html><body>Bad Gateway</body></html>", "502", ServerError),
+        (503, b"", "503", ServerError),
+        (
+            400,
+            b'{"__type":"com.amazonaws#InvalidParameterException","message":"m"}',
+            "InvalidParameterException",
+            CognitoError,
+        ),
+        (400, b"not json at all", "400", CognitoError),
+        (400, b"", "400", CognitoError),
     ],
 )
-async def test_error_answers_become_cognito_errors(
-    http: aiohttp.ClientSession, status: int, body: bytes, code: str
+async def test_error_answers_are_outages_or_cognito_errors(
+    http: aiohttp.ClientSession, status: int, body: bytes, code: str, raised: type[Exception]
 ) -> None:
     async with serve(_answering(status, body)) as url:
         client = CognitoClient(http, Endpoints(cognito_url=url))
-        with pytest.raises(CognitoError) as caught:
+        with pytest.raises(raised) as caught:
             await client.initiate_auth("REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": "r"})
-    assert caught.value.code.startswith(code)
-    assert caught.value.status == status
-    assert str(caught.value).startswith(f"Cognito InitiateAuth failed with {caught.value.code}")
+    error = caught.value if raised is CognitoError else caught.value.__cause__
+    assert isinstance(error, CognitoError)
+    assert (error.code, error.status) == (code, status)
+    assert str(error).startswith(f"Cognito InitiateAuth failed with {code}")
 
 
 async def test_long_messages_are_cut(http: aiohttp.ClientSession) -> None:
-    body = b'{"__type": "InternalErrorException", "message": "%s"}' % (b"x" * 5000)
-    async with serve(_answering(500, body)) as url:
+    body = b'{"__type": "InvalidParameterException", "message": "%s"}' % (b"x" * 5000)
+    async with serve(_answering(400, body)) as url:
         client = CognitoClient(http, Endpoints(cognito_url=url))
         assert repr(client) == f"CognitoClient(url={url!r})"
         with pytest.raises(CognitoError) as caught:
@@ -312,8 +343,10 @@ async def test_long_messages_are_cut(http: aiohttp.ClientSession) -> None:
 @pytest.mark.parametrize(
     ("body", "match"),
     [
-        (b"not json", "neither tokens nor a challenge"),
+        (b"not json", "is not JSON"),
+        (b"[1, 2]", "is not a JSON object"),
         (b"{}", "neither tokens nor a challenge"),
+        (b"", "neither tokens nor a challenge"),
         (b'{"AuthenticationResult": {"AccessToken": "a"}}', "without tokens"),
     ],
 )
@@ -407,7 +440,7 @@ async def test_silent_cognito_is_a_timeout(http: aiohttp.ClientSession) -> None:
     assert isinstance(caught.value, TimeoutError)
 
 
-# -- botocore: loaded lazily, once, and kept quiet about tokens -----------------------------------
+# -- botocore: never imported by the library -----------------------------------------------------
 
 
 def test_import_does_not_load_botocore(children: Children) -> None:
@@ -417,36 +450,54 @@ def test_import_does_not_load_botocore(children: Children) -> None:
     assert children.run([sys.executable, "-c", code]).returncode == 0
 
 
-async def test_model_is_loaded_once_for_concurrent_callers() -> None:
-    saved = cognito_module._codec
-    cognito_module._codec = None
-    try:
-        models = await asyncio.gather(*(load_service_model() for _ in range(10)))
-    finally:
-        cognito_module._codec = saved or cognito_module._codec
-    assert all(model is models[0] for model in models)
-    assert models[0].service_name == "cognito-idp"
+STORED_SESSION = """
+import asyncio, sys
+from andersen_ev import AndersenA2, Endpoints, TokenStore
+
+async def main():
+    store = TokenStore(sys.argv[1])
+    async with AndersenA2(
+        endpoints=Endpoints(cognito_url=sys.argv[2], user_lookup_url=sys.argv[3]),
+        tokens=await store.load(),
+        on_tokens_updated=store.update,
+    ) as a2:
+        await a2.auth.refresh()
+        await a2.authenticate(sys.argv[4], sys.argv[5])  # with the remembered device
+        await a2.forget_device()
+        await a2.sign_out()
+    print(sorted(name for name in sys.modules if name.split(".")[0] in ("botocore", "boto3")))
+
+asyncio.run(main())
+"""
 
 
-async def test_botocore_response_dumps_are_hidden_only_for_our_calls(
-    http: aiohttp.ClientSession,
+async def test_a_whole_session_never_imports_botocore(
+    tmp_path: Path,
+    children: Children,
     andersen_cloud: AndersenCloud,
     andersen_user: EmulatedUser,
     andersen_credentials: tuple[str, str],
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    tokens = await Authenticator(http, andersen_cloud.endpoints).login(*andersen_credentials)
-    for secret in (tokens.id_token, tokens.access_token, tokens.refresh_token):
-        assert secret.get_secret_value() not in caplog.text
-    assert "Cognito RespondToAuthChallenge" in caplog.text
-
-    # botocore's own dumps still reach the logs for anybody else's parsing
-    model = await load_service_model()
-    from botocore.parsers import create_parser
-
-    response: dict[str, Any] = {"status_code": 200, "headers": {}, "body": b'{"Marker": 1}'}
-    shape = model.operation_model("GlobalSignOut").output_shape
-    assert shape is not None
-    create_parser("json").parse(response, shape)
-    assert '{"Marker": 1}' in caplog.text
+    """Stored tokens, a refresh, a device login, forgetting, signing out: no botocore."""
+    store = TokenStore(tmp_path / "tokens.json")
+    endpoints = andersen_cloud.endpoints
+    async with AndersenA2(endpoints=endpoints, on_tokens_updated=store.update) as a2:
+        await a2.authenticate(*andersen_credentials)
+        await a2.confirm_device("parent")
+    command = [
+        sys.executable,
+        "-c",
+        STORED_SESSION,
+        str(store.path),
+        endpoints.cognito_url,
+        endpoints.user_lookup_url,
+        *andersen_credentials,
+    ]
+    result = await asyncio.to_thread(children.run, command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"
+    calls = andersen_cloud.stats.cognito_calls
+    assert calls["InitiateAuth:REFRESH_TOKEN_AUTH"] == 1
+    assert calls["RespondToAuthChallenge:DEVICE_PASSWORD_VERIFIER"] == 1
+    assert calls["GlobalSignOut"] == 1
+    assert not store.path.exists()

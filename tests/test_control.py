@@ -4,6 +4,7 @@ manager on error and cancellation, car detection with and without a probe."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +22,15 @@ from andersen_ev.testing import AndersenCloud, Charger
 from tests.scripted_server import Script, json_reply, text_reply
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@pytest.fixture(autouse=True)
+def commands_land_when_answered(andersen_cloud: AndersenCloud) -> Iterator[None]:
+    """The charger applies each command right after its answer: the clock jumps over the
+    command delay instead of the test waiting for it (tests/test_command_delay.py runs
+    these paths with the delay in real, simulated seconds)."""
+    with andersen_cloud.fast_forward():
+        yield
 
 
 def slot(start: int, end: int, *, enabled: bool, weekend: bool = True) -> dict[str, Any]:
@@ -50,6 +60,7 @@ async def prepare(a2: AndersenA2, charger: Charger, *, locked: bool) -> tuple[An
             3: slot(1, 2, enabled=False),
             4: slot(12, 13, enabled=False),
         },
+        confirm=True,
     )
     if locked:
         await a2.user_lock(charger.id, confirm=True)

@@ -145,6 +145,13 @@ def run_test(
     assert "1 passed" in result.stdout
 
 
+#: The pages whose examples are tests with emulators of their own, and those tests.
+OWN_EMULATORS = {
+    "testing.md": ["test_unlocking_starts_the_charge", "test_a_revoked_session_needs_a_new_login"],
+    "emulator.md": ["test_a_lock_lands_once_the_clock_moves"],
+}
+
+
 @pytest.fixture
 async def docs_account(andersen_cloud: AndersenCloud) -> Charger:
     """The account the docs log in to, with its charger charging a car."""
@@ -171,11 +178,8 @@ async def test_python_examples_run_against_the_emulator(
     ran = await asyncio.to_thread(
         run_page, page, andersen_cloud.endpoints, docs_account.id, tmp_path, children
     )
-    if page.name == "testing.md":  # its examples start emulators of their own
-        assert ran == [
-            "test_unlocking_starts_the_charge",
-            "test_a_revoked_session_needs_a_new_login",
-        ]
+    if page.name in OWN_EMULATORS:  # its examples start emulators of their own
+        assert ran == OWN_EMULATORS[page.name]
     else:
         assert andersen_cloud.stats.http_requests > served  # they talked to the emulator
 

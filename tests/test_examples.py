@@ -58,9 +58,10 @@ async def test_konnect_query_runs_the_commands_and_reads_the_charger(
     tmp_path: Path,
     children: Children,
 ) -> None:
-    out = await run_example(
-        children, "konnect-query.py", andersen_cloud, andersen_credentials, tmp_path
-    )
+    with andersen_cloud.fast_forward():  # commands land as soon as they are answered
+        out = await run_example(
+            children, "konnect-query.py", andersen_cloud, andersen_credentials, tmp_path
+        )
     assert "--- unlocked\n<EvseState.DISABLED: 255>\n" in out  # the schedule holds it
     assert "--- schedules disabled\nFalse\n" in out
     assert "--- locked\nTrue\n" in out
@@ -104,9 +105,10 @@ async def test_is_connected_looks_behind_the_lock_and_puts_it_back(
     children: Children,
 ) -> None:
     schedule_holding.plug_in()
-    out = await run_example(
-        children, "is-connected.py", andersen_cloud, andersen_credentials, tmp_path
-    )
+    with andersen_cloud.fast_forward():  # commands land as soon as they are answered
+        out = await run_example(
+            children, "is-connected.py", andersen_cloud, andersen_credentials, tmp_path
+        )
     assert out.splitlines()[0] == schedule_holding.id
     assert "unlocking for a moment" in out
     assert "evseState: <EvseState.CONNECTED: 2>" in out

@@ -249,6 +249,7 @@ async def real_replies(
         device_key=None,
     )
     andersen_charger.set_schedules({"sch0": Schedule.model_validate(SCHEDULE).to_wire()})
+    andersen_cloud.settle()  # the charger applies the command
     replies = RealReplies()
     for operation, variables in [
         ("getDeviceStatus", {"id": andersen_charger.id}),

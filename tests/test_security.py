@@ -146,6 +146,7 @@ async def first_session(
         await a2.confirm_device("security test")
         assert [d.id for d in await a2.get_current_user_devices()] == [device]
         await a2.user_lock(device)
+        cloud.advance(2)  # the charger applies the command
         await seen.expect(a2.get_device_status("0" * 24), DeviceNotFoundError)
         await seen.expect(a2.run_aev_command(device, "noSuchFunction"), ApiError)
         cloud.expire_tokens()  # the next query is refused, refreshes, and is sent again

@@ -213,7 +213,7 @@ async def test_ten_devices_share_one_websocket(
     await until(lambda: andersen_cloud.state.hub.subscriber_count() == 10)
 
     for charger in chargers:
-        charger.user_lock()
+        charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     for follower, charger in zip(singles, chargers, strict=True):
         await follower.until_has(charger.id, evseState=255, sysUserLock=True)
     await together.until(lambda f: all(f.has(i, sysUserLock=True) for i in ids))
@@ -296,7 +296,7 @@ async def test_repeated_drops_resync_and_end_in_the_servers_state(
         andersen_cloud.advance(60)  # changes while the client is away reach it as a snapshot
         await follower.until_snapshots(drop + 2)
         await follower.until(lambda f: final_state_matches(f, andersen_charger))
-    andersen_charger.user_lock()
+    andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await follower.until(lambda f: final_state_matches(f, andersen_charger))
     assert follower.latest().sys_user_lock is True
     assert follower.error is None
@@ -319,7 +319,7 @@ async def test_refused_connects_are_retried(
 
     andersen_cloud.faults.refuse_websockets(4)
     await andersen_cloud.drop_websockets()
-    andersen_charger.user_lock()
+    andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await follower.until(lambda f: final_state_matches(f, andersen_charger))
     assert follower.latest().sys_user_lock is True
     assert andersen_cloud.stats.faults_injected["websocket_refused"] == 7
@@ -359,7 +359,7 @@ async def test_short_lived_tokens_are_refreshed_before_reconnecting(
     refreshes = andersen_cloud.stats.refreshes
     await until(lambda: datetime.now(UTC) > tokens.expires_at)  # expired on both sides now
     await andersen_cloud.drop_websockets()
-    andersen_charger.user_lock()
+    andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await follower.until(lambda f: final_state_matches(f, andersen_charger))
     # the client saw the token was due and refreshed it before connecting: never refused
     assert andersen_cloud.stats.refreshes == refreshes + 1
@@ -407,7 +407,7 @@ async def test_leaving_while_a_snapshot_is_retried(
     await until(lambda: not [t for t in stream_tasks() if t.get_name().endswith("resync")])
     assert andersen_cloud.stats.faults_injected["http_503"] == 3
     andersen_cloud.faults.latency = 0.0
-    andersen_charger.user_lock()
+    andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await staying.until(lambda f: f.has(andersen_charger.id, sysUserLock=True))
     assert leaving.received == []
     assert andersen_cloud.stats.graphql_requests["getDeviceStatus"] == 4  # not tried again
@@ -470,7 +470,7 @@ async def test_unknown_device_raises_and_is_not_retried(
     await mixed.until_ended()
     assert isinstance(mixed.error, DeviceNotFoundError)
     await good.until(lambda f: len(f.received) == 1)
-    andersen_charger.user_lock()
+    andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await good.until(lambda f: f.has(andersen_charger.id, sysUserLock=True))
     assert andersen_cloud.stats.websocket_connects == 1  # no reconnecting over it
     assert UNKNOWN_DEVICE not in a2.streams.device_ids
@@ -511,7 +511,7 @@ async def test_silent_legacy_connection_is_given_up(
         await until(lambda: client.streams.stats.keepalive_timeouts >= 1)
         await until(lambda: andersen_cloud.stats.websocket_connects >= 2)
         andersen_cloud.websocket_keepalive = 0.02  # a healthy server for the next connections
-        andersen_charger.user_lock()
+        andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
         await follower.until(lambda f: final_state_matches(f, andersen_charger))
         assert follower.error is None
         await follower.stop()
@@ -538,7 +538,7 @@ async def test_unanswered_pings_are_given_up(
         await until(lambda: client.streams.stats.keepalive_timeouts >= 1)
         await until(lambda: client.stream_state is StreamState.RECONNECTING)
         andersen_cloud.faults.latency = 0.0
-        andersen_charger.user_lock()
+        andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
         await follower.until(lambda f: final_state_matches(f, andersen_charger))
         assert client.stream_state is StreamState.CONNECTED
         assert follower.error is None
@@ -559,7 +559,7 @@ async def test_server_keepalives_keep_the_connection(
         follower = Follower(client.subscribe_device_updates(andersen_charger.id))
         await follower.until(lambda f: len(f.received) == 1)
         await asyncio.sleep(0.2)  # let keep-alives pass both ways (nothing is timed)
-        andersen_charger.user_lock()
+        andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
         await follower.until(lambda f: f.has(andersen_charger.id, sysUserLock=True))
         assert andersen_cloud.stats.websocket_connects == 1
         assert client.streams.stats.keepalive_timeouts == 0
@@ -675,7 +675,7 @@ async def test_a_throttled_refresh_is_retried(
     andersen_cloud.expire_tokens()
     andersen_cloud.faults.throttle_cognito(2)
     await andersen_cloud.drop_websockets()
-    andersen_charger.user_lock()
+    andersen_charger.set(sysUserLock=True)  # at once: a test knob, not a delayed command
     await follower.until(lambda f: final_state_matches(f, andersen_charger))
     assert andersen_cloud.stats.faults_injected["cognito_throttled"] == 2
     assert follower.error is None

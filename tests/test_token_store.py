@@ -276,6 +276,108 @@ def test_writers_killed_at_random_moments_never_leave_half_a_file(
     assert private_snapshot(tmp_path, path.name) in complete
 
 
+# -- leftovers of saves that crashed: removed, never those still being written ------------------
+
+OLD = 3600.0  # seconds: far beyond any save
+
+
+def leftover(
+    directory: Path, pid: int | None, *, age: float = 0.0, name: str = "tokens.json"
+) -> Path:
+    """A temporary as a save of process ``pid`` (None: an earlier version) leaves it."""
+    middle = f"{pid}-{os.urandom(6).hex()}" if pid is not None else os.urandom(6).hex()
+    path = directory / f".{name}.{middle}.tmp"
+    path.write_text('{"refresh_token": "leaked"}')
+    path.chmod(0o600)
+    if age:
+        when = path.stat().st_mtime - age
+        os.utime(path, (when, when))
+    return path
+
+
+def dead_pid(children: Children) -> int:
+    """The pid of a process that has ended."""
+    process = children.popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.parametrize("trigger", ["save", "load", "delete"])
+async def test_leftovers_of_crashed_saves_are_removed_and_live_ones_kept(
+    tmp_path: Path, children: Children, trigger: str
+) -> None:
+    store = TokenStore(tmp_path / "tokens.json")
+    await store.save(make_tokens("a"))
+    alive = children.popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        removed = [
+            leftover(tmp_path, dead_pid(children)),  # its writer was killed
+            leftover(tmp_path, os.getpid()),  # this process: no save under way
+            leftover(tmp_path, alive.pid, age=OLD),  # alive, but no save takes an hour
+            leftover(tmp_path, None, age=OLD),  # an earlier version's, long abandoned
+            leftover(tmp_path, 9_999_999_999),  # no such process can exist (beyond pid_t)
+        ]
+        kept = [
+            leftover(tmp_path, alive.pid),  # another process may be writing it right now
+            leftover(tmp_path, None),  # an earlier version's, maybe being written
+            leftover(tmp_path, dead_pid(children), name="other.json"),  # another file's
+        ]
+        (tmp_path / ".tokens.json.notours.tmp").write_text("")  # not a temporary's name
+        kept.append(tmp_path / ".tokens.json.notours.tmp")
+        if trigger == "save":
+            await store.save(make_tokens("b"))
+        elif trigger == "load":
+            assert await store.load() == make_tokens("a")
+        else:
+            await store.delete()
+    finally:
+        alive.kill()
+        alive.wait()
+    assert not [path.name for path in removed if path.exists()]
+    assert all(path.exists() for path in kept)
+
+
+async def test_sign_out_removes_the_file_and_leftovers(
+    tmp_path: Path,
+    children: Children,
+    andersen_cloud: AndersenCloud,
+    andersen_user: EmulatedUser,
+    andersen_credentials: tuple[str, str],
+) -> None:
+    store = TokenStore(tmp_path / "tokens.json")
+    async with AndersenA2(endpoints=andersen_cloud.endpoints, on_tokens_updated=store.update) as a2:
+        await a2.authenticate(*andersen_credentials)
+        leftover(tmp_path, dead_pid(children))
+        leftover(tmp_path, None, age=OLD)
+        assert len(names(tmp_path)) == 3
+        await a2.sign_out()
+    assert names(tmp_path) == []
+
+
+def test_leftovers_of_writers_killed_mid_save_are_removed_by_the_next_load(
+    tmp_path: Path, children: Children
+) -> None:
+    """kill -9 during saves once left a temporary (with a refresh token) per unlucky kill,
+    never cleaned up (5-6 of ~10 kills here); now each save removes those of dead writers,
+    the next load removes the last one, and the file is whole."""
+    versions = [make_tokens("a"), long_tokens("b", 100_000), make_tokens("c")]
+    path = tmp_path / "tokens.json"
+    texts = (tokens.model_dump_json() for tokens in versions)
+    result = children.run(python(KILLED_WRITERS, str(path), "1.0", *texts))
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 5
+    left = [name for name in names(tmp_path) if name.endswith(".tmp")]
+    assert len(left) <= 1  # each writer's first save removed those of the writers before it
+    load = python(
+        "import asyncio, sys; from andersen_ev import TokenStore;"
+        " asyncio.run(TokenStore(sys.argv[1]).load())",
+        str(path),
+    )
+    assert children.run(load).returncode == 0
+    assert names(tmp_path) == ["tokens.json"], f"{len(left)} leftovers before the load"
+    assert private_snapshot(tmp_path, path.name) in {content(tokens) for tokens in versions}
+
+
 def test_repr_and_home_expansion() -> None:
     store = TokenStore("~/tokens.json")
     assert store.path == Path.home() / "tokens.json"

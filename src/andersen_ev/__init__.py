@@ -4,7 +4,7 @@ The emulator of the cloud, for tests and demos, is :mod:`andersen_ev.testing`.
 """
 
 from andersen_ev._version import __version__
-from andersen_ev.auth import Authenticator, Tokens
+from andersen_ev.auth import TOKENS_TO_REDACT, Authenticator, Tokens
 from andersen_ev.client import AndersenA2
 from andersen_ev.const import PRODUCTION, Endpoints
 from andersen_ev.control import ChargeNow, SavedChargeState
@@ -50,18 +50,21 @@ from andersen_ev.models import (
     ScheduleSlot,
     SolarSettings,
 )
+from andersen_ev.plan_control import AppliedPlan
 from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import DeviceUpdates, StatusSnapshot, StreamSettings, StreamState
 from andersen_ev.token_store import TokenStore
 
 __all__ = [
     "PRODUCTION",
+    "TOKENS_TO_REDACT",
     "Address",
     "AndersenA2",
     "AndersenConnectionError",
     "AndersenError",
     "AndersenTimeoutError",
     "ApiError",
+    "AppliedPlan",
     "AuthenticationError",
     "Authenticator",
     "ChargeLog",

@@ -24,13 +24,15 @@ from typing import Any, Self
 
 import aiohttp
 
-from andersen_ev import control, diagnostics
+from andersen_ev import control, diagnostics, plan_control
 from andersen_ev.auth import DEFAULT_REFRESH_MARGIN, Authenticator, Tokens, TokensCallback
 from andersen_ev.commands import DEFAULT_CONFIRM_INTERVAL, Commands, Confirm, confirm_timeout
 from andersen_ev.const import DEFAULT_TIMEOUT, PRODUCTION, Endpoints
 from andersen_ev.control import ChargeNow
 from andersen_ev.exceptions import AndersenError, InvalidInputError
 from andersen_ev.http import GraphQLHttp
+from andersen_ev.plan_control import AppliedPlan
+from andersen_ev.planning import ChargePlan
 from andersen_ev.retry import RetryPolicy
 from andersen_ev.stream import (
     DeviceUpdates,
@@ -106,7 +108,7 @@ class AndersenA2(Commands):
         self._verify_tls = _check_tls(session, verify_tls)
         self.endpoints = endpoints
         self.confirm_interval = check_seconds(confirm_interval, "confirm_interval")
-        self._saved_states: dict[str, ChargeNow] = {}
+        self._saved_states: dict[str, ChargeNow] = {}  # AppliedPlan is a ChargeNow
         self._session = session
         self._owns_session = session is None
         self._closed = False
@@ -146,9 +148,16 @@ class AndersenA2(Commands):
     def tokens(self) -> Tokens | None:
         """The current tokens (None before :meth:`authenticate` and after :meth:`sign_out`).
 
-        ``a2.tokens.model_dump_json()`` is what to save; ``AndersenA2(tokens=...)`` resumes.
+        ``a2.tokens.to_json()`` (or ``to_dict()``) is what to save; ``AndersenA2(tokens=...)``
+        resumes.
         """
         return self.auth.tokens
+
+    @property
+    def account_id(self) -> str | None:
+        """The account's stable id (:attr:`Tokens.account_id`), None while not logged in."""
+        tokens = self.auth.tokens
+        return tokens.account_id if tokens is not None else None
 
     async def authenticate(self, email: str, password: str) -> Tokens:
         """Log in with the Konnect+ email and password.
@@ -234,7 +243,7 @@ class AndersenA2(Commands):
         return handle
 
     async def restore(self, device_id: str, *, confirm: Confirm = True) -> None:
-        """Put back what the last :meth:`charge_now` on this charger changed.
+        """Put back what the last :meth:`charge_now` or charging plan on this charger changed.
 
         Raises:
             InvalidInputError: nothing was saved for this charger.
@@ -243,8 +252,8 @@ class AndersenA2(Commands):
         handle = self._saved_states.get(check_id(device_id))
         if handle is None or handle.restored:
             raise InvalidInputError(
-                f"nothing to restore on device {device_id}: charge_now() was not called"
-                " on this session, or it was restored already"
+                f"nothing to restore on device {device_id}: neither charge_now() nor"
+                " apply_charging_plan() was called on this session, or it was restored already"
             )
         await handle.restore(confirm=confirm)
 
@@ -260,6 +269,43 @@ class AndersenA2(Commands):
         """
         confirm_timeout(confirm)
         return control.temporarily_unlocked(self, check_id(device_id), confirm=confirm)
+
+    async def apply_charging_plan(
+        self, device_id: str, plan: ChargePlan, *, confirm: Confirm = True
+    ) -> AppliedPlan:
+        """Program the charger with a charging plan: charge in its windows, and only in them.
+
+        The plan's windows (:func:`andersen_ev.planning.plan_charging`) become schedule slots
+        (slot 0 first, each on the weekday it falls on), the other slots are kept but
+        disabled, and a locked charger is unlocked. The lock state and the five slots are
+        read first and kept, so that :meth:`restore` (or the handle's ``restore()``) puts
+        back exactly what was there; do so once the plan is over (``plan.ready_by``): slots
+        repeat every week. A failure part-way puts the saved state back before raising.
+
+        Raises:
+            InvalidInputError: the plan is not in the charger's time zone, or has no window.
+            ResponseError: the charger reported no lock state or an incomplete schedule,
+                which could not be restored exactly (nothing was changed).
+            CommandNotConfirmedError: the change never showed in the status.
+        """
+        confirm_timeout(confirm)  # checked before anything is read
+        handle = await plan_control.apply_plan(self, check_id(device_id), plan, confirm=confirm)
+        self._saved_states[device_id] = handle
+        return handle
+
+    def charging_plan(
+        self, device_id: str, plan: ChargePlan, *, confirm: Confirm = True
+    ) -> AbstractAsyncContextManager[AppliedPlan]:
+        """``async with``: :meth:`apply_charging_plan` for the block, restored on exit.
+
+        Restored on leaving the block, on error and on cancellation. Example::
+
+            plan = plan_charging(prices, energy_kwh=20, ready_by=morning, time_zone=zone)
+            async with a2.charging_plan(device_id, plan):
+                await asyncio.sleep((plan.ready_by - datetime.now(UTC)).total_seconds())
+        """
+        confirm_timeout(confirm)
+        return plan_control.charging_plan(self, check_id(device_id), plan, confirm=confirm)
 
     async def is_car_connected(
         self, device_id: str, probe: bool = False, *, probe_timeout: float = 30.0

@@ -165,17 +165,31 @@ class Commands(Queries):
         device_id: str,
         slots: SlotSchedules,
         *,
+        confirm: Confirm = False,
         timeout: float | None = None,
     ) -> CommandResult | None:
         """Write the given schedule slots (others are left as they are).
+
+        The charger applies the write a second or two after the service answers (null, on
+        the real service): a read straight after it still shows the old slots. Confirm
+        before reading them back or changing them again (as ``enable_schedule`` does).
 
         Args:
             slots: Schedules keyed by slot, ``0``-``4`` or the seed's ``"sch0"``-``"sch4"``;
                 each a :class:`Schedule` or the seed's camelCase dict. All are validated
                 before anything is sent.
+            confirm: Wait until the status shows every slot written (True: up to 30 s; or
+                seconds).
+
+        Raises:
+            CommandNotConfirmedError: ``confirm`` was asked and the slots never showed.
         """
-        variables = {"deviceId": check_id(device_id), "scheduleSlots": check_slots(slots)}
-        return await call(self._graphql, ops.SET_SCHEDULES, variables, timeout=timeout)
+        wire = check_slots(slots)
+        variables = {"deviceId": check_id(device_id), "scheduleSlots": wire}
+        limit = confirm_timeout(confirm)
+        result = await call(self._graphql, ops.SET_SCHEDULES, variables, timeout=timeout)
+        await self._confirm(device_id, ops.SET_SCHEDULES.name, limit, _slots_shown(wire))
+        return result
 
     async def create_schedule(
         self,
@@ -183,12 +197,17 @@ class Commands(Queries):
         slot_number: int,
         schedule: Schedule | Mapping[str, Any] | None = None,
         *,
+        confirm: Confirm = False,
         timeout: float | None = None,
     ) -> CommandResult | None:
-        """Write one schedule slot (0-4); without ``schedule``, 00:30-04:30 every day."""
+        """Write one schedule slot (0-4); without ``schedule``, 00:30-04:30 every day.
+
+        Args:
+            confirm: Wait until the status shows the slot (see :meth:`set_schedules`).
+        """
         slot = check_slot(slot_number)
         chosen = DEFAULT_SCHEDULE if schedule is None else check_schedule(schedule, slot)
-        return await self.set_schedules(device_id, {slot: chosen}, timeout=timeout)
+        return await self.set_schedules(device_id, {slot: chosen}, confirm=confirm, timeout=timeout)
 
     async def enable_schedule(
         self,
@@ -440,6 +459,21 @@ class Commands(Queries):
             raise CommandNotConfirmedError(
                 device_id=device_id, command=command, timeout=limit
             ) from None
+
+
+def _slots_shown(wire: Mapping[str, Mapping[str, Any]]) -> StatusPredicate:
+    """A test of a status: every slot of ``wire`` (``{"sch0": {...}}``) is reported so."""
+    wanted = {int(key.removeprefix("sch")): dict(slot) for key, slot in wire.items()}
+
+    def shown(status: DeviceStatus) -> bool:
+        reported = status.schedules
+        for number, slot in wanted.items():
+            found = reported[number] if number < len(reported) else None
+            if found is None or found.model_dump(by_alias=True, exclude_none=True) != slot:
+                return False
+        return True
+
+    return shown
 
 
 def _optional_flag(value: object) -> bool | None:

@@ -184,15 +184,24 @@ class Queries:
         return found
 
     async def get_solar(self, device_id: str, *, timeout: float | None = None) -> SolarSettings:
-        """Solar settings from ``getSolar``.
+        """The charger's solar settings: override, charge always, grid share (0-100 %).
 
-        Reported unreliable on some accounts: the same values are in
-        :meth:`get_device_status` as ``solar_override``, ``solar_charge_always`` and
-        ``solar_max_grid_charge_percent``.
+        Read from the device's status (``solarOverride``, ``solarChargeAlways``,
+        ``solarMaxGridChargePercent``), not from the ``getSolar`` query: the real service's
+        ``getSolar`` is reported non-functional, and the Home Assistant client that found
+        so reads the status instead (see the service notes). The status has no
+        ``chargeOutsideSchedules``; ``return_value`` is always None.
+
+        Raises:
+            DeviceNotFoundError: no such device in this account.
         """
-        variables = {"deviceId": check_id(device_id)}
-        solar = await call(self._graphql, ops.GET_SOLAR, variables, timeout=timeout)
-        return solar or SolarSettings(device_id=device_id)
+        status = await self.get_device_status(device_id, timeout=timeout)
+        return SolarSettings(
+            device_id=status.id or device_id,
+            override=status.solar_override,
+            charge_always=status.solar_charge_always,
+            max_grid_charge_percent=status.solar_max_grid_charge_percent,
+        )
 
     # -- finding a charger ------------------------------------------------------------------
 

@@ -18,6 +18,15 @@ Callers pass the random values (``a``, salts, device passwords) in, which keeps 
 deterministic and testable against an independent implementation. Both the client
 (:mod:`andersen_ev.auth`) and the emulator's server side use these primitives.
 
+Each modular exponentiation of 3072 bits costs milliseconds to tens of milliseconds of CPU
+(pure Python), too long to hold an event loop. So each one exists as *steps*: a generator
+(:func:`power_steps`, :func:`client_public_steps`, :func:`verifier_steps`,
+:func:`client_session_key_steps`) that does a fraction of a millisecond of work per
+``next()`` and returns its result through ``StopIteration``. An event loop drives it a slice
+at a time (:func:`andersen_ev.auth.compute.finish`); the plain functions
+(:func:`client_public`, :func:`verifier`, :func:`client_session_key`) drive the same steps to
+the end at once, so each formula is written once.
+
 This module stays at the top level, outside the :mod:`andersen_ev.auth` package, on purpose:
 the emulator (:mod:`andersen_ev.testing`) shares these maths but must never import the
 client's auth code (an independent server would not repeat the client's misunderstandings),
@@ -30,8 +39,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from andersen_ev.exceptions import InvalidInputError
 
@@ -40,9 +50,12 @@ __all__ = [
     "G",
     "K",
     "N",
+    "Steps",
     "claim_signature",
     "client_public",
+    "client_public_steps",
     "client_session_key",
+    "client_session_key_steps",
     "compute_u",
     "derive_key",
     "format_timestamp",
@@ -51,9 +64,18 @@ __all__ = [
     "parse_timestamp",
     "password_x",
     "pool_name",
+    "power_steps",
+    "run_steps",
     "split_pool_id",
     "verifier",
+    "verifier_steps",
 ]
+
+_T = TypeVar("_T")
+
+Steps = Generator[None, None, _T]
+"""A computation cut into short steps: ``next()`` until ``StopIteration``, whose value is
+the result (see :func:`run_steps`)."""
 
 #: The 3072-bit safe prime of RFC 5054 (also RFC 3526 group 15), as Cognito uses it.
 N: Final[int] = int(
@@ -92,6 +114,11 @@ _MONTHS: Final = (
     "Dec",
 )
 _TIMESTAMP_FIELDS: Final = 6
+#: Bits of the exponent handled per step of :func:`power_steps` (one window: five
+#: squarings and at most one multiplication, about a tenth of a millisecond at 3072 bits).
+_WINDOW: Final = 5
+#: Precomputed powers built per step of :func:`power_steps` before the first window.
+_TABLE_PER_STEP: Final = 4
 
 
 def pad(value: int) -> bytes:
@@ -158,9 +185,67 @@ def password_x(salt: int, secret_hash: bytes) -> int:
     return _h_int(pad(salt) + secret_hash)
 
 
+def run_steps(steps: Steps[_T]) -> _T:
+    """Drive ``steps`` to the end at once and return their result (no event loop needed)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: _T = done.value
+            return result
+
+
+def power_steps(base: int, exponent: int, modulus: int = N) -> Steps[int]:
+    """``pow(base, exponent, modulus)`` in steps of a fraction of a millisecond each.
+
+    Left-to-right fixed windows of five bits, the method CPython's own ``pow`` uses for
+    long exponents, so the whole costs what ``pow`` costs; one step per window (and per
+    four entries of the window table), so a caller can let other work run in between.
+
+    Raises:
+        InvalidInputError: ``exponent`` is negative or ``modulus`` is not positive.
+    """
+    if exponent < 0 or modulus <= 0:
+        raise InvalidInputError("SRP exponents are never negative, nor moduli below 1")
+    base %= modulus
+    table = [1, base]
+    for entry in range(2, 1 << _WINDOW):
+        table.append(table[-1] * base % modulus)
+        if entry % _TABLE_PER_STEP == 0:
+            yield
+    result = 1 % modulus
+    mask = (1 << _WINDOW) - 1
+    top = -(-exponent.bit_length() // _WINDOW) * _WINDOW
+    for shift in range(top - _WINDOW, -1, -_WINDOW):
+        result = pow(result, 1 << _WINDOW, modulus)
+        window = (exponent >> shift) & mask
+        if window:
+            result = result * table[window] % modulus
+        yield
+    return result
+
+
+def verifier_steps(x: int) -> Steps[int]:
+    """``v = g^x mod N`` in steps (see :func:`verifier`)."""
+    return power_steps(G, x)
+
+
 def verifier(x: int) -> int:
     """``v = g^x mod N``: what the server stores instead of the password."""
-    return pow(G, x, N)
+    return run_steps(verifier_steps(x))
+
+
+def client_public_steps(a: int) -> Steps[int]:
+    """``A = g^a mod N`` in steps (see :func:`client_public`).
+
+    Raises:
+        InvalidInputError: ``a`` is out of range (when the steps start).
+    """
+    if not 0 < a < N:
+        raise InvalidInputError(
+            "the client's private SRP value must be in (0, N): draw it with secrets.randbelow"
+        )
+    return (yield from power_steps(G, a))
 
 
 def client_public(a: int) -> int:
@@ -169,11 +254,7 @@ def client_public(a: int) -> int:
     Raises:
         InvalidInputError: ``a`` is out of range.
     """
-    if not 0 < a < N:
-        raise InvalidInputError(
-            "the client's private SRP value must be in (0, N): draw it with secrets.randbelow"
-        )
-    return pow(G, a, N)
+    return run_steps(client_public_steps(a))
 
 
 def compute_u(big_a: int, big_b: int) -> int:
@@ -188,6 +269,23 @@ def compute_u(big_a: int, big_b: int) -> int:
     return u
 
 
+def client_session_key_steps(
+    a: int, big_b: int, x: int, *, big_a: int | None = None
+) -> Steps[tuple[int, int]]:
+    """:func:`client_session_key` in steps.
+
+    Raises:
+        ValueError: as :func:`client_session_key` (when the steps start).
+    """
+    if big_b % N == 0:
+        raise ValueError("server sent an invalid SRP_B (zero modulo N)")
+    if big_a is None:
+        big_a = yield from client_public_steps(a)
+    u = compute_u(big_a, big_b)
+    base = (big_b - K * (yield from verifier_steps(x))) % N
+    return u, (yield from power_steps(base, a + u * x))
+
+
 def client_session_key(a: int, big_b: int, x: int, *, big_a: int | None = None) -> tuple[int, int]:
     """The client's side of the exchange: returns ``(u, S)`` with ``S = (B - k*g^x)^(a + u*x)``.
 
@@ -197,11 +295,7 @@ def client_session_key(a: int, big_b: int, x: int, *, big_a: int | None = None) 
     Raises:
         ValueError: the server's ``B`` is zero modulo ``N`` (a malicious or broken server).
     """
-    if big_b % N == 0:
-        raise ValueError("server sent an invalid SRP_B (zero modulo N)")
-    u = compute_u(client_public(a) if big_a is None else big_a, big_b)
-    base = (big_b - K * verifier(x)) % N
-    return u, pow(base, a + u * x, N)
+    return run_steps(client_session_key_steps(a, big_b, x, big_a=big_a))
 
 
 def derive_key(premaster: int, u: int) -> bytes:

@@ -4,7 +4,8 @@ One implementation of each, so that no path forgets one:
 
 * **No redirects** are followed: every request carries a token, a password proof or a
   command, and a redirect would hand it to another host or repeat a mutation there
-  (:data:`REQUEST_OPTIONS`). A 3xx answer is an error of its caller.
+  (:data:`REQUEST_OPTIONS`). A 3xx answer is an error of its caller, which names only
+  the host it pointed at (:func:`redirect_host`).
 * **Bounded reads**: a reply body is read up to a limit far above any real answer
   (:func:`read_body`), so a hostile or broken server cannot exhaust memory.
 * **JSON sanity**: bodies are parsed without the non-standard ``NaN``/``Infinity`` literals,
@@ -18,9 +19,10 @@ seen by users) to their own :class:`~andersen_ev.AndersenError` with the operati
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import aiohttp
+from yarl import URL
 
 __all__ = [
     "MAX_REPLY_BYTES",
@@ -29,13 +31,21 @@ __all__ = [
     "ReplyTooLargeError",
     "parse_json",
     "read_body",
+    "redirect_host",
 ]
 
 #: The largest reply body read, in bytes. The largest real answers (a device status, a
 #: year of charge logs) are tens of kilobytes.
 MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
-#: Keyword arguments of every ``session.post``/``request`` of the library.
-REQUEST_OPTIONS: Final = {"allow_redirects": False}
+
+
+class _RequestOptions(TypedDict):
+    allow_redirects: bool
+
+
+#: Keyword arguments of every ``session.post``/``request`` of the library (typed, so that
+#: ``**REQUEST_OPTIONS`` type-checks against aiohttp's signature).
+REQUEST_OPTIONS: Final[_RequestOptions] = {"allow_redirects": False}
 
 _CHUNK: Final = 64 * 1024
 
@@ -90,3 +100,19 @@ def parse_json(body: bytes | str) -> Any:
         raise MalformedJsonError("JSON nested too deep") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise MalformedJsonError(f"not JSON: {exc}") from None
+
+
+def redirect_host(response: aiohttp.ClientResponse) -> str:
+    """The host a redirect (3xx) answer points at, for the caller's error message.
+
+    Only the host: the rest of a ``Location`` may hold anything, the request's secrets
+    included. A relative ``Location`` names the host that answered.
+    """
+    location = response.headers.get("Location")
+    if not location:
+        return "no location"
+    try:
+        host = URL(location).host or response.url.host
+    except (TypeError, ValueError):
+        return "an unreadable location"
+    return host or "an unreadable location"

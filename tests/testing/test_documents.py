@@ -10,7 +10,7 @@ with which :func:`andersen_ev.graphql.operation_document` finds the fragments to
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +30,7 @@ from graphql import (
 
 from andersen_ev import graphql as documents
 from andersen_ev.graphql import OPERATION_NAMES, operation_document, schema_sdl
+from tests.processes import Children
 from tests.testing.selections import fragments, operations, selected_paths, spreads
 
 BEFORE: DocumentNode = parse(
@@ -131,14 +132,13 @@ def test_documents_and_schema_are_read_at_import_not_on_use() -> None:
     assert opened == []
 
 
-def test_importing_the_documents_parses_nothing() -> None:
+async def test_importing_the_documents_parses_nothing(children: Children) -> None:
     # import time matters to hosts: the documents are read, not parsed (no graphql-core)
     code = (
         "import sys, andersen_ev.graphql as g\n"
         "assert len(g.OPERATION_NAMES) > 20 and g.schema_sdl()\n"
         "print(sorted(m for m in sys.modules if m == 'graphql' or m.startswith('graphql.')))\n"
     )
-    result = subprocess.run(  # noqa: S603 - this interpreter, fixed code
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    result = await asyncio.to_thread(children.run, [sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -156,9 +156,12 @@ async def run_charge_rates_and_names(run: Runner, charger: Charger) -> None:
 
 
 async def run_charger_commands(run: Runner, charger: Charger) -> None:
+    """Device commands are answered at once and applied a second or two later."""
     device = charger.id
     locked = await run("runAEVCommand", deviceId=device, functionName="userLock", params="")
     assert locked == {"runAEVCommand": {"return_value": None}}
+    assert charger.status()["evseState"] == 1  # queued: the charger has not applied it yet
+    charger.advance(2)
     assert charger.status()["evseState"] == 255
     night = {
         "startHour": 0,
@@ -171,10 +174,12 @@ async def run_charger_commands(run: Runner, charger: Charger) -> None:
     scheduled = await run(
         "setSchedules", deviceId=device, scheduleSlots={"sch0": night, "sch2": night}
     )
-    assert scheduled["setSchedules"]["connected"] is True
+    assert scheduled == {"setSchedules": None}  # as the real service answers
+    charger.advance(2)
     assert charger.status()["sysSchEnabled"] is True
     disabled = await run("setAllSchedulesDisabled", deviceId=device)
-    assert disabled["setAllSchedulesDisabled"]["id"] == device
+    assert disabled == {"setAllSchedulesDisabled": None}
+    charger.advance(2)
     assert (charger.status()["sysSchEnabled"], charger.evse_state) == (False, 1)
     solar = await run(
         "setSolar",
@@ -184,10 +189,15 @@ async def run_charger_commands(run: Runner, charger: Charger) -> None:
         maxGridChargePercent=19,
         chargeOutsideSchedules=False,
     )
-    assert solar == {"setSolar": {"return_value": None}}
+    assert solar == {"setSolar": None}
+    charger.advance(2)
     settings = (await run("getSolar", deviceId=device))["getSolar"]
-    assert (settings["chargeAlways"], settings["maxGridChargePercent"]) == (True, 19)
-    assert charger.charge_outside_schedules is False
+    # getSolar is stale, as on the real service: the settings the charger was added with
+    assert (settings["chargeAlways"], settings["maxGridChargePercent"]) == (False, 100)
+    assert (charger.status()["solarChargeAlways"], charger.charge_outside_schedules) == (
+        True,
+        False,
+    )
 
 
 async def run_account_and_ownership(run: Runner, cloud: AndersenCloud, user: EmulatedUser) -> None:

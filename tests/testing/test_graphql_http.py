@@ -14,6 +14,7 @@ import pytest
 from andersen_ev.graphql import operation_document
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from andersen_ev.testing.graphql_http import UNAUTHENTICATED_MESSAGE
+from andersen_ev.testing.realism import Realism
 from tests.testing.ws_helpers import bearer
 
 UNAUTHENTICATED = {
@@ -98,12 +99,47 @@ async def test_get_device_status_serves_the_charger_state(
     assert api.cloud.stats.graphql_requests["getDeviceStatus"] == 1
 
 
-async def test_mutations_change_the_charger(api: Api, andersen_charger: Charger) -> None:
+async def test_mutations_change_the_charger_a_second_or_two_later(
+    api: Api, andersen_charger: Charger
+) -> None:
     device = andersen_charger.id
     _, body = await api.op("runAEVCommand", deviceId=device, functionName="userLock")
     assert body == {"data": {"runAEVCommand": {"return_value": None}}}
     _, body = await api.op("getDeviceStatusSimple", id=device)
+    assert body["data"]["getDevice"]["deviceStatus"]["evseState"] == 1  # not applied yet
+    assert andersen_charger.pending_command_names() == ["userLock"]
+    api.cloud.advance(2)
+    _, body = await api.op("getDeviceStatusSimple", id=device)
     assert body["data"]["getDevice"]["deviceStatus"]["evseState"] == 255
+    _, body = await api.op("setAllSchedulesDisabled", deviceId=device)
+    assert body == {"data": {"setAllSchedulesDisabled": None}}
+    assert api.cloud.settle() > 0
+    assert andersen_charger.evse_state == 1
+    _, body = await api.op("setSolar", deviceId=device, override=True, maxGridChargePercent=50)
+    assert body == {"data": {"setSolar": None}}
+    api.cloud.settle()
+    _, body = await api.op("getSolar", deviceId=device)
+    assert body["data"]["getSolar"] == {  # stale: as the charger was added
+        "deviceId": device,
+        "override": False,
+        "chargeAlways": False,
+        "maxGridChargePercent": 100,
+        "return_value": None,
+    }
+    status = andersen_charger.status()
+    assert (status["solarOverride"], status["solarMaxGridChargePercent"]) == (True, 50)
+    _, body = await api.op("setScheduleNames", deviceId=device, schedule1Name="Night")
+    assert body["data"]["upsertDeviceInfo"]["schedule1Name"] == "Night"  # cloud-side: at once
+    assert andersen_charger.info()["schedule0Name"] == "Schedule 0"
+
+
+@pytest.mark.andersen_cloud(realism=False)
+async def test_the_kind_emulator_answers_objects_and_applies_at_once(
+    api: Api, andersen_charger: Charger
+) -> None:
+    device = andersen_charger.id
+    await api.op("runAEVCommand", deviceId=device, functionName="userLock")
+    assert andersen_charger.evse_state == 255
     _, body = await api.op("setAllSchedulesDisabled", deviceId=device)
     assert body["data"]["setAllSchedulesDisabled"] == {
         "id": device,
@@ -113,19 +149,15 @@ async def test_mutations_change_the_charger(api: Api, andersen_charger: Charger)
         "return_value": None,
     }
     assert andersen_charger.evse_state == 1
-    _, body = await api.op("setSolar", deviceId=device, override=True, maxGridChargePercent=50)
-    assert "errors" not in body
+    await api.op("setSolar", deviceId=device, override=True, maxGridChargePercent=50)
     _, body = await api.op("getSolar", deviceId=device)
-    assert body["data"]["getSolar"] == {
-        "deviceId": device,
-        "override": True,
-        "chargeAlways": False,
-        "maxGridChargePercent": 50,
-        "return_value": None,
-    }
-    _, body = await api.op("setScheduleNames", deviceId=device, schedule1Name="Night")
-    assert body["data"]["upsertDeviceInfo"]["schedule1Name"] == "Night"
-    assert andersen_charger.info()["schedule0Name"] == "Schedule 0"
+    assert body["data"]["getSolar"]["maxGridChargePercent"] == 50
+
+
+@pytest.mark.andersen_cloud(realism=Realism(get_solar="null"))
+async def test_get_solar_may_answer_null(api: Api, andersen_charger: Charger) -> None:
+    _, body = await api.op("getSolar", deviceId=andersen_charger.id)
+    assert body == {"data": {"getSolar": None}}
 
 
 async def test_invalid_input_is_refused_and_changes_nothing(
@@ -465,7 +497,9 @@ async def test_malformed_reply_after_the_mutation_ran(api: Api, andersen_charger
     )
     assert status == 200
     assert body == {"data": {"runAEVCommand": "malformed"}}
-    assert andersen_charger.evse_state == 255  # the command itself went through
+    assert andersen_charger.pending_command_names() == ["userLock"]  # it went through
+    api.cloud.advance(2)
+    assert andersen_charger.evse_state == 255
     status, body = await api.op("getSupportMessage")
     assert body == {"data": {"getSupportMessage": {"malformed": True}}}
     assert api.cloud.stats.faults_injected["malformed_reply"] == 2

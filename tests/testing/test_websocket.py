@@ -459,6 +459,7 @@ async def test_charger_state_changes_reach_the_subscriber(
         andersen_charger.plug_in()
         andersen_cloud.advance(60)
         andersen_charger.user_lock()
+        andersen_cloud.advance(2)  # the charger applies the command a second or two later
         plugged, charging, locked = [(await peer.receive())["payload"] for _ in range(3)]
         for payload in (plugged, charging, locked):
             assert "errors" not in payload

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from andersen_ev.exceptions import CognitoError
+from andersen_ev.auth.codec import SESSION_LENGTH, malformed_answer
 
-__all__ = ["AuthResult", "AuthStep", "malformed_answer", "read_auth_step"]
+__all__ = ["AuthResult", "AuthStep", "read_auth_step"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +48,7 @@ class AuthStep:
     """The tokens, when the login (or refresh) is complete."""
 
 
-def malformed_answer(operation: str, what: str) -> CognitoError:
-    """The error for an answer of ``operation`` that Cognito would not send (``what`` it has)."""
-    return CognitoError(
-        "MalformedResponse",
-        f"the answer {what}; is cognito_url pointing at a Cognito service?",
-        operation=operation,
-    )
-
-
-#: Bounds of Cognito's ``Session`` (its API model) and of a sane token lifetime (10 years).
-_SESSION_LENGTH: Final = range(20, 2049)
+#: A sane token lifetime: at most 10 years.
 _MAX_EXPIRES_IN: Final = 10 * 365 * 24 * 3600
 
 
@@ -74,7 +64,7 @@ def read_auth_step(operation: str, answer: Mapping[str, Any]) -> AuthStep:
     raw_parameters = answer.get("ChallengeParameters") or {}
     if not isinstance(raw_parameters, Mapping):
         raise malformed_answer(operation, "has ChallengeParameters that are not an object")
-    if session is not None and not (isinstance(session, str) and len(session) in _SESSION_LENGTH):
+    if session is not None and not (isinstance(session, str) and len(session) in SESSION_LENGTH):
         raise malformed_answer(operation, "has a Session Cognito would not send")
     parameters = {str(k): str(v) for k, v in raw_parameters.items()}
     if result:

@@ -1,5 +1,8 @@
 """The answers to Cognito's login challenges: one function per challenge, no I/O.
 
+They are coroutines only so that their SRP maths run in slices on the event loop
+(:func:`andersen_ev.auth.compute.finish`), never holding it for long.
+
 Cognito's ``USER_SRP_AUTH`` asks for up to three answers, each built here from the
 challenge's parameters and what the login knows (:class:`Credentials`):
 
@@ -20,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from andersen_ev import srp
+from andersen_ev.auth.compute import finish
 from andersen_ev.exceptions import CognitoError, UnsupportedChallengeError
 
 if TYPE_CHECKING:
@@ -44,10 +48,10 @@ class Ephemeral:
     big_a: int
 
     @classmethod
-    def new(cls) -> Ephemeral:
-        """A fresh random pair (one per SRP exchange)."""
+    async def new(cls) -> Ephemeral:
+        """A fresh random pair (one per SRP exchange), computed in slices of the loop."""
         a = secrets.randbelow((1 << _A_BITS) - 1) + 1
-        return cls(a, srp.client_public(a))
+        return cls(a, await finish(srp.client_public_steps(a)))
 
     @property
     def srp_a(self) -> str:
@@ -73,7 +77,7 @@ class Reply:
     ephemeral: Ephemeral
 
 
-def reply_to(
+async def reply_to(
     step: AuthStep, credentials: Credentials, *, username: str, ephemeral: Ephemeral
 ) -> Reply:
     """The answer to the challenge of ``step``, by the function for it.
@@ -92,22 +96,22 @@ def reply_to(
     challenge = str(step.challenge)
     device = credentials.device
     if challenge == "PASSWORD_VERIFIER":
-        return _prove_password(step.parameters, credentials, username, ephemeral)
+        return await _prove_password(step.parameters, credentials, username, ephemeral)
     if challenge == "DEVICE_SRP_AUTH" and device is not None:
-        return _offer_device(device, username)
+        return await _offer_device(device, username)
     if challenge == "DEVICE_PASSWORD_VERIFIER" and device is not None:
-        return _prove_device(step.parameters, device, username, ephemeral)
+        return await _prove_device(step.parameters, device, username, ephemeral)
     raise UnsupportedChallengeError(challenge)
 
 
-def _prove_password(
+async def _prove_password(
     parameters: Mapping[str, str], credentials: Credentials, username: str, ephemeral: Ephemeral
 ) -> Reply:
     """``PASSWORD_VERIFIER``: the SRP proof of the password."""
     # Amplify's rule: answer as USERNAME, hash with USER_ID_FOR_SRP
     username = parameters.get("USERNAME", username)
     srp_user = parameters.get("USER_ID_FOR_SRP", username)
-    responses = _password_claim(
+    responses = await _password_claim(
         "PASSWORD_VERIFIER",
         ephemeral,
         prefix=credentials.pool_name,
@@ -121,18 +125,18 @@ def _prove_password(
     return Reply(responses, username, ephemeral)
 
 
-def _offer_device(device: RememberedDevice, username: str) -> Reply:
+async def _offer_device(device: RememberedDevice, username: str) -> Reply:
     """``DEVICE_SRP_AUTH``: start the device's own SRP exchange, with a new pair."""
-    ephemeral = Ephemeral.new()
+    ephemeral = await Ephemeral.new()
     responses = {"USERNAME": username, "DEVICE_KEY": device.key, "SRP_A": ephemeral.srp_a}
     return Reply(responses, username, ephemeral)
 
 
-def _prove_device(
+async def _prove_device(
     parameters: Mapping[str, str], device: RememberedDevice, username: str, ephemeral: Ephemeral
 ) -> Reply:
     """``DEVICE_PASSWORD_VERIFIER``: the SRP proof of the device secret."""
-    responses = _password_claim(
+    responses = await _password_claim(
         "DEVICE_PASSWORD_VERIFIER",
         ephemeral,
         prefix=device.group_key,
@@ -145,7 +149,7 @@ def _prove_device(
     return Reply(responses, username, ephemeral)
 
 
-def _password_claim(
+async def _password_claim(
     challenge: str,
     ephemeral: Ephemeral,
     *,
@@ -160,7 +164,9 @@ def _password_claim(
         big_b = int(parameters["SRP_B"], 16)
         block = parameters["SECRET_BLOCK"]
         x = srp.password_x(salt, srp.inner_hash(prefix, name, password))
-        u, premaster = srp.client_session_key(ephemeral.a, big_b, x, big_a=ephemeral.big_a)
+        u, premaster = await finish(
+            srp.client_session_key_steps(ephemeral.a, big_b, x, big_a=ephemeral.big_a)
+        )
         key = srp.derive_key(premaster, u)
         timestamp = srp.format_timestamp(datetime.now(UTC))
         signature = srp.claim_signature(key, prefix, name, block, timestamp)

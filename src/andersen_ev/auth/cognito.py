@@ -1,12 +1,16 @@
-"""Cognito identity-provider calls over a shared aiohttp session.
+"""Cognito identity-provider calls over a shared aiohttp session, and what their errors mean.
 
-Each call is validated and serialized, and its answer (or error) parsed, by botocore's own
-``cognito-idp`` service model, so requests are exactly what the AWS SDKs send and answers
-are read the way the SDKs read them. Only botocore's model, serializer and parser are used:
-no boto3, no botocore HTTP stack, nothing blocking on the event loop.
+Requests are written and answers read by :mod:`andersen_ev.auth.codec` (Cognito's JSON 1.1
+wire, checked against botocore's model at test time only: botocore is never imported here).
+Every call obeys the rules of :mod:`andersen_ev.wire`: redirects are not followed (a 3xx
+names only the host it pointed at), replies are read up to a limit, JSON is parsed sanely.
 
-The model (~0.1 s and a few MB to load) is loaded lazily, once per process, in a worker
-thread; botocore itself is imported only then, so ``import andersen_ev`` stays light.
+Errors are sorted here, at one choke point, by :mod:`andersen_ev.auth.codes`: throttling,
+outages (HTTP 429 and 5xx included) and a misconfigured pool become
+:class:`~andersen_ev.ServiceUnavailableError` subclasses, whatever the call; everything
+else is a :class:`~andersen_ev.CognitoError` carrying Cognito's code, which the login and
+the session map to authentication errors where the code is a refusal. Messages quoted
+from Cognito are scrubbed of every value sent.
 
 These calls need no AWS credentials: the Andersen app client is public and Cognito's
 authentication operations are unsigned.
@@ -14,95 +18,47 @@ authentication operations are unsigned.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import re
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import aiohttp
 
-from andersen_ev.auth.answers import AuthResult, AuthStep, malformed_answer, read_auth_step
+from andersen_ev.auth.answers import AuthStep, read_auth_step
+from andersen_ev.auth.codec import encode_request, malformed_answer, read_answer, read_error
+from andersen_ev.auth.codes import OUTAGES, SERVICE_FAULTS, THROTTLING
 from andersen_ev.const import DEFAULT_TIMEOUT
-from andersen_ev.exceptions import CognitoError, InvalidInputError, transport_errors
+from andersen_ev.exceptions import (
+    AndersenConnectionError,
+    CognitoError,
+    RateLimitedError,
+    ServerError,
+    ServiceUnavailableError,
+    transport_errors,
+)
+from andersen_ev.wire import REQUEST_OPTIONS, ReplyTooLargeError, read_body, redirect_host
 
 if TYPE_CHECKING:
-    from botocore.model import OperationModel, ServiceModel
-
     from andersen_ev.const import Endpoints
 
-__all__ = [
-    "AuthResult",
-    "AuthStep",
-    "CognitoClient",
-    "load_service_model",
-]
+__all__ = ["MAX_COGNITO_REPLY_BYTES", "CognitoClient", "http_failure", "refuse_redirect"]
 
 _LOG = logging.getLogger(__name__)
 
-#: Longest part of Cognito's own error message kept in a :class:`CognitoError`.
+#: The largest Cognito answer read (real ones are a few kilobytes: three tokens at most).
+MAX_COGNITO_REPLY_BYTES: Final = 256 * 1024
+#: Longest part of Cognito's own error message (and code) kept in a :class:`CognitoError`.
 _MAX_MESSAGE: Final = 300
+_MAX_CODE: Final = 100
 #: Request strings at least this long are scrubbed from error messages (tokens, sessions).
 _SCRUB_MIN_LENGTH: Final = 12
 _JWT_LIKE: Final = re.compile(r"eyJ[\w-]*\.[\w.-]+")
-#: Statuses from here on are errors (botocore's reading of HTTP).
+_REDIRECTS: Final = range(300, 400)
 _HTTP_ERROR: Final = 300
-
-
-@dataclass(frozen=True, slots=True)
-class _Codec:
-    model: ServiceModel
-    serializer: Any
-    parser: Any
-    validation_error: type[Exception]
-
-
-_codec: _Codec | None = None
-_codec_lock = threading.Lock()
-# True while *our* call parses a response: botocore's parser logs whole response bodies
-# (tokens included) at DEBUG, and the filter below drops those records, and only those.
-_parsing: contextvars.ContextVar[bool] = contextvars.ContextVar("andersen_parsing", default=False)
-
-
-class _HideOurResponses(logging.Filter):
-    """Drops botocore.parsers' DEBUG dumps of response bodies while we parse (they hold tokens)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not _parsing.get()
-
-
-def _load_codec() -> _Codec:
-    global _codec  # noqa: PLW0603 - a lazily built process-wide cache
-    with _codec_lock:
-        if _codec is None:
-            # botocore is imported here, in a worker thread, never at package import
-            from botocore import loaders, model, parsers, serialize  # noqa: PLC0415
-            from botocore.exceptions import ParamValidationError  # noqa: PLC0415
-
-            raw = loaders.create_loader().load_service_model("cognito-idp", "service-2")
-            logging.getLogger("botocore.parsers").addFilter(_HideOurResponses())
-            _codec = _Codec(
-                model=model.ServiceModel(raw, service_name="cognito-idp"),
-                serializer=serialize.create_serializer("json", include_validation=True),
-                parser=parsers.create_parser("json"),
-                validation_error=ParamValidationError,
-            )
-            _LOG.debug("loaded botocore's cognito-idp service model")
-        return _codec
-
-
-async def _codec_async() -> _Codec:
-    # Fast path without a thread once loaded; the lock inside makes concurrent first
-    # callers load the model once.
-    return _codec if _codec is not None else await asyncio.to_thread(_load_codec)
-
-
-async def load_service_model() -> ServiceModel:
-    """The ``cognito-idp`` model of botocore: loaded once per process, off the event loop."""
-    return (await _codec_async()).model
+_TOO_MANY_REQUESTS: Final = 429
+_SERVER_ERRORS: Final = 500
 
 
 def _string_leaves(value: object) -> Iterator[str]:
@@ -113,7 +69,7 @@ def _string_leaves(value: object) -> Iterator[str]:
         yield str(value)
 
 
-def _scrub(message: str, params: Mapping[str, Any]) -> str:
+def _scrub(message: str, params: Mapping[str, Any], limit: int = _MAX_MESSAGE) -> str:
     """Remove from ``message`` every long string we sent, and anything shaped like a JWT.
 
     Some servers echo the rejected token in the message (moto does, for GlobalSignOut).
@@ -122,73 +78,70 @@ def _scrub(message: str, params: Mapping[str, Any]) -> str:
         if len(secret) >= _SCRUB_MIN_LENGTH:
             message = message.replace(secret, "[redacted]")
     message = _JWT_LIKE.sub("[redacted]", message)
-    if len(message) > _MAX_MESSAGE:
-        message = message[:_MAX_MESSAGE] + "..."
+    if len(message) > limit:
+        message = message[:limit] + "..."
     return message
 
 
-def _validation_problems(report: str) -> str:
-    # botocore's report quotes offending values ("value: <the token>"): keep only the what.
-    return "; ".join(line.split(", value:")[0].strip() for line in report.splitlines() if line)
+def refuse_redirect(action: str, response: aiohttp.ClientResponse) -> None:
+    """Raise when ``response`` to ``action`` is a redirect, naming only the host it points at.
+
+    Redirects are never followed: the request carries an email, a password proof or tokens.
+
+    Raises:
+        AndersenConnectionError: ``response`` is a redirect (HTTP 3xx).
+    """
+    if response.status in _REDIRECTS:
+        raise AndersenConnectionError(
+            f"{action} was answered with a redirect (HTTP {response.status}) to"
+            f" {redirect_host(response)}, which was not followed: a proxy or captive portal"
+            " may be in the way; check the network and try again"
+        )
+
+
+def http_failure(action: str, status: int) -> ServiceUnavailableError | None:
+    """The outage an HTTP ``status`` answered to ``action`` means (429 or 5xx), else None."""
+    if status == _TOO_MANY_REQUESTS:
+        return RateLimitedError(operation=action, retry_after=None)
+    if status >= _SERVER_ERRORS:
+        return ServerError(operation=action, status=status)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class _Reply:
-    """Cognito's HTTP answer, as botocore's parser wants it."""
+    """Cognito's HTTP answer."""
 
     status: int
-    headers: dict[str, str]
     body: bytes = field(repr=False)
 
 
-def _serialize(
-    codec: _Codec, op_model: OperationModel, params: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The HTTP request of ``params``, validated against the model first."""
-    try:
-        request: dict[str, Any] = codec.serializer.serialize_to_request(dict(params), op_model)
-    except codec.validation_error as exc:
-        problems = _validation_problems(str(getattr(exc, "kwargs", {}).get("report", "")))
-        raise InvalidInputError(
-            f"invalid Cognito {op_model.name} request: {problems}; correct these arguments"
-            " (nothing was sent)"
-        ) from None
-    return request
+def _fail(operation: str, params: Mapping[str, Any], reply: _Reply) -> NoReturn:
+    """Raise the error of an error answer: an outage whatever the call, else a CognitoError.
 
-
-def _parse(codec: _Codec, op_model: OperationModel, reply: _Reply) -> object:
-    """What botocore's parser reads in ``reply``; None when it cannot read it at all."""
-    reset = _parsing.set(True)
-    try:
-        parsed: object = codec.parser.parse(
-            {"status_code": reply.status, "headers": reply.headers, "body": reply.body},
-            op_model.output_shape,
-        )
-    except Exception:  # noqa: BLE001 - botocore's parser fails in many ways on garbage
-        return None
-    finally:
-        _parsing.reset(reset)
-    return parsed
-
-
-def _answer(
-    operation: str, params: Mapping[str, Any], reply: _Reply, parsed: object
-) -> dict[str, Any]:
-    """The parsed answer of a successful call; an error answer raises :class:`CognitoError`."""
+    An outage's ``__cause__`` is the :class:`CognitoError` with Cognito's code.
+    """
+    code, message = read_error(reply.status, reply.body)
+    code = _scrub(code, params, _MAX_CODE)  # a hostile server may echo the request there too
     status = reply.status
-    if not isinstance(parsed, dict):
-        if status >= _HTTP_ERROR:
-            raise CognitoError(str(status), "", operation=operation, status=status)
-        raise malformed_answer(operation, f"(HTTP {status}) could not be read")
-    parsed.pop("ResponseMetadata", None)
-    error = parsed.get("Error")
-    if status >= _HTTP_ERROR or error:
-        error = error if isinstance(error, dict) else {}
-        code = str(error.get("Code") or status)
-        message = _scrub(str(error.get("Message") or ""), params)
-        _LOG.debug("Cognito %s answered %s (HTTP %d)", operation, code, status)
-        raise CognitoError(code, message, operation=operation, status=status)
-    return parsed
+    _LOG.debug("Cognito %s answered %s (HTTP %d)", operation, code, status)
+    error = CognitoError(code, _scrub(message, params), operation=operation, status=status)
+    action = f"Cognito {operation}"
+    failure: ServiceUnavailableError | None
+    if code in THROTTLING:
+        failure = RateLimitedError(operation=action, retry_after=None)
+    elif code in OUTAGES:
+        failure = ServerError(operation=action, status=status)
+    elif code in SERVICE_FAULTS:
+        failure = ServiceUnavailableError(
+            f"{action} failed with {code}: the Andersen user pool cannot serve this client"
+            " right now (its configuration or firewall); try again later"
+        )
+    else:
+        failure = http_failure(action, status)
+    if failure is None:
+        raise error
+    raise failure from error
 
 
 class CognitoClient:
@@ -218,38 +171,48 @@ class CognitoClient:
         """Send one Cognito operation and return its parsed answer.
 
         Args:
-            operation: The operation name in botocore's model (``InitiateAuth`` ...).
-            params: The request, in the model's shape.
+            operation: One of :data:`andersen_ev.auth.codec.OPERATIONS` (``InitiateAuth`` ...).
+            params: The request, in the API model's shape.
 
         Returns:
-            The parsed answer, without botocore's ``ResponseMetadata``.
+            The answer's JSON object.
 
         Raises:
-            InvalidInputError: ``params`` do not fit the model (the message names the
-                parameters, never their values); nothing was sent.
-            CognitoError: Cognito answered with an error.
-            AndersenConnectionError: Cognito could not be reached.
+            InvalidInputError: an operation this library does not send, or ``params`` that
+                do not fit the model (the message names the parameters, never their
+                values); nothing was sent.
+            RateLimitedError: Cognito is throttling (``TooManyRequestsException``, HTTP 429).
+            ServerError: Cognito failed (HTTP 5xx, ``InternalErrorException`` ...).
+            ServiceUnavailableError: the pool is misconfigured or its firewall blocks us.
+            AndersenConnectionError: Cognito could not be reached, or answered a redirect.
             AndersenTimeoutError: Cognito did not answer in time.
+            CognitoError: any other error answer (its ``code`` says which), or an answer
+                Cognito would not send (``MalformedResponse``).
         """
-        codec = await _codec_async()
-        op_model = codec.model.operation_model(operation)
-        request = _serialize(codec, op_model, params)
+        headers, body = encode_request(operation, params)
         _LOG.debug("Cognito %s", operation)
-        reply = await self._post(operation, request)
-        return _answer(operation, params, reply, _parse(codec, op_model, reply))
+        reply = await self._post(operation, headers, body)
+        if reply.status >= _HTTP_ERROR:
+            _fail(operation, params, reply)
+        return read_answer(operation, reply.body)
 
-    async def _post(self, operation: str, request: Mapping[str, Any]) -> _Reply:
-        """Send a serialized request; transport failures become the library's errors."""
-        with transport_errors(f"Cognito {operation}"):
+    async def _post(self, operation: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+        """Send a request; transport failures and redirects become the library's errors."""
+        action = f"Cognito {operation}"
+        with transport_errors(action):
             async with self._session.post(
                 self._endpoints.cognito_url,
-                data=request["body"],
-                headers=request["headers"],
+                data=body,
+                headers=headers,
                 timeout=self._timeout,
+                **REQUEST_OPTIONS,
             ) as response:
-                body = await response.read()
-                headers = {key.lower(): value for key, value in response.headers.items()}
-                return _Reply(response.status, headers, body)
+                refuse_redirect(action, response)
+                try:
+                    answer = await read_body(response, MAX_COGNITO_REPLY_BYTES)
+                except ReplyTooLargeError as exc:
+                    raise malformed_answer(operation, f"is larger than {exc.limit} bytes") from None
+                return _Reply(response.status, answer)
 
     # -- authentication ------------------------------------------------------------------------
 

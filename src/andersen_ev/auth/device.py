@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from andersen_ev import srp
+from andersen_ev.auth.compute import finish
 
 if TYPE_CHECKING:
     from andersen_ev.auth.tokens import Tokens
@@ -61,17 +62,29 @@ def device_secret_verifier_config(
     ``x = H(pad(salt) | H(groupKey + deviceKey + ":" + devicePassword))`` and the verifier
     ``g^x mod N``, both sent as base64 of their padded big-endian bytes.
     """
+    return srp.run_steps(
+        _verifier_config_steps(device_group_key, device_key, device_password, salt)
+    )
+
+
+def _verifier_config_steps(
+    device_group_key: str, device_key: str, device_password: str, salt: int
+) -> srp.Steps[dict[str, str]]:
     x = srp.password_x(salt, srp.inner_hash(device_group_key, device_key, device_password))
+    verifier = yield from srp.verifier_steps(x)
     return {
-        "PasswordVerifier": base64.b64encode(srp.pad(srp.verifier(x))).decode(),
+        "PasswordVerifier": base64.b64encode(srp.pad(verifier)).decode(),
         "Salt": base64.b64encode(srp.pad(salt)).decode(),
     }
 
 
-def new_device_secret(device_group_key: str, device_key: str) -> tuple[str, dict[str, str]]:
-    """A fresh random device password, and the ``DeviceSecretVerifierConfig`` of it."""
+async def new_device_secret(device_group_key: str, device_key: str) -> tuple[str, dict[str, str]]:
+    """A fresh random device password, and the ``DeviceSecretVerifierConfig`` of it.
+
+    The verifier's maths run in slices of the event loop (:mod:`andersen_ev.auth.compute`).
+    """
     password = base64.b64encode(secrets.token_bytes(_DEVICE_PASSWORD_BYTES)).decode()
-    config = device_secret_verifier_config(
+    steps = _verifier_config_steps(
         device_group_key, device_key, password, secrets.randbits(_SALT_BITS)
     )
-    return password, config
+    return password, await finish(steps)

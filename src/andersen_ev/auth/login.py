@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from andersen_ev.auth.answers import AuthResult, AuthStep
 from andersen_ev.auth.challenges import DEVICE_CHALLENGES, Credentials, Ephemeral, reply_to
-from andersen_ev.auth.cognito import CognitoClient
+from andersen_ev.auth.cognito import CognitoClient, http_failure, refuse_redirect
 from andersen_ev.auth.device import RememberedDevice
 from andersen_ev.auth.tokens import Tokens
 from andersen_ev.exceptions import (
@@ -36,7 +36,15 @@ from andersen_ev.exceptions import (
     AuthenticationError,
     CognitoError,
     InvalidCredentialsError,
+    ResponseError,
     transport_errors,
+)
+from andersen_ev.wire import (
+    REQUEST_OPTIONS,
+    MalformedJsonError,
+    ReplyTooLargeError,
+    parse_json,
+    read_body,
 )
 
 __all__ = ["lookup_username", "password_login"]
@@ -45,7 +53,10 @@ _LOG = logging.getLogger(__name__)
 
 #: A login needs at most three answers (password, device SRP, device password): more is a loop.
 _MAX_CHALLENGES: Final = 5
-_HTTP_SERVER_ERROR: Final = 500
+_LOOKUP: Final = "Andersen user lookup"
+#: The largest lookup answer read (a real one is a username of a few dozen characters).
+_MAX_LOOKUP_REPLY_BYTES: Final = 64 * 1024
+_SUCCESS: Final = range(200, 300)
 
 
 # -- step 1: the Cognito username of an email -------------------------------------------------
@@ -58,31 +69,48 @@ async def lookup_username(
 
     Raises:
         InvalidCredentialsError: no Andersen account uses this email.
-        AuthenticationError: the lookup answered without a username (the service may be down).
-        AndersenConnectionError, AndersenTimeoutError: the service could not be reached.
+        RateLimitedError: the lookup answered HTTP 429.
+        ServerError: the lookup failed (HTTP 5xx): the service is down, try again later.
+        AndersenConnectionError: the service could not be reached, or answered a redirect
+            (never followed: the email would go to another host).
+        AndersenTimeoutError: the service did not answer in time.
+        ResponseError: an answer that is neither a username nor an unknown email.
     """
     _LOG.debug("looking up the Cognito username")
-    with transport_errors("Andersen user lookup"):
+    with transport_errors(_LOOKUP):
         async with session.post(
-            url, json={"email": email}, timeout=aiohttp.ClientTimeout(total=timeout)
+            url,
+            json={"email": email},
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            **REQUEST_OPTIONS,
         ) as response:
             status = response.status
+            refuse_redirect(_LOOKUP, response)
             try:
-                body = await response.json(content_type=None)
-            except ValueError:
-                body = None
-    if isinstance(body, dict):
-        username = body.get("username")
+                body = await read_body(response, _MAX_LOOKUP_REPLY_BYTES)
+            except ReplyTooLargeError as exc:
+                raise ResponseError(
+                    f"the {_LOOKUP} answered more than {exc.limit} bytes", operation=_LOOKUP
+                ) from None
+    failure = http_failure(_LOOKUP, status)
+    if failure is not None:
+        raise failure
+    try:
+        document = parse_json(body)
+    except MalformedJsonError:
+        document = None
+    if isinstance(document, dict) and status in _SUCCESS:
+        username = document.get("username")
         if isinstance(username, str) and username:
             return username
-        if "error" in body and status < _HTTP_SERVER_ERROR:
+        if "error" in document:
             raise InvalidCredentialsError(
                 "no Andersen account uses this email address: check the email you use"
                 " in the Konnect+ app"
             )
-    raise AuthenticationError(
-        f"the Andersen user lookup answered HTTP {status} without a username: the"
-        " service may be down, try again later"
+    raise ResponseError(
+        f"the {_LOOKUP} answered HTTP {status} with neither a username nor an unknown email",
+        operation=_LOOKUP,
     )
 
 
@@ -132,7 +160,8 @@ async def password_login(
         InvalidCredentialsError: unknown user or wrong password.
         UnsupportedChallengeError: Cognito asks for MFA or a new password.
         AuthenticationError: the account is locked, unconfirmed or must reset its password.
-        CognitoError: any other Cognito error (throttling ...).
+        ServiceUnavailableError: Cognito is throttling, failing, unreachable or slow.
+        CognitoError: any other Cognito error (its ``code`` says which).
     """
     credentials = Credentials(pool_name, password, device)
     try:
@@ -161,7 +190,7 @@ async def _exchange(cognito: CognitoClient, credentials: Credentials, username: 
 async def _initiate(cognito: CognitoClient, credentials: Credentials, username: str) -> _Progress:
     """``InitiateAuth``: offer ``A`` (and the remembered device's key) for ``username``."""
     device = credentials.device
-    ephemeral = Ephemeral.new()
+    ephemeral = await Ephemeral.new()
     parameters = {"USERNAME": username, "SRP_A": ephemeral.srp_a}
     if device is not None:
         parameters["DEVICE_KEY"] = device.key
@@ -184,7 +213,7 @@ async def _answer_next(
         )
     challenge = str(progress.step.challenge)
     _LOG.debug("answering the %s challenge", challenge)
-    reply = reply_to(
+    reply = await reply_to(
         progress.step, credentials, username=progress.username, ephemeral=progress.ephemeral
     )
     sent_at = datetime.now(UTC)
@@ -234,6 +263,7 @@ def _accept(login: _Login) -> Tokens:
         refresh_token=SecretStr(result.refresh_token),
         expires_at=login.sent_at + timedelta(seconds=result.expires_in),
         issued_at=login.sent_at,
+        login_at=login.sent_at,
         username=login.username,
         device_key=device_key,
         device_group_key=device_group_key,
@@ -256,11 +286,22 @@ _LOGIN_REFUSALS: Final[Mapping[str, tuple[type[AuthenticationError], str]]] = {
         AuthenticationError,
         "Cognito requires a new password: reset it in the Konnect+ app",
     ),
+    "UserLambdaValidationException": (
+        AuthenticationError,
+        "the Andersen user pool's own checks refused this login: log in with the Konnect+ app"
+        " to see why, or contact Andersen",
+    ),
 }
 
 
 def _login_error(exc: CognitoError) -> AndersenError:
-    """The error a caller of login should see for Cognito's ``exc`` (``exc`` if no better)."""
+    """The error a caller of login should see for Cognito's ``exc`` (``exc`` if no better).
+
+    Outages never get here (:mod:`andersen_ev.auth.cognito` raised them as such); of the
+    refusals (:data:`~andersen_ev.auth.codes.REFUSALS`), ``ResourceNotFoundException``
+    without a remembered device means the pool or app client is unknown (wrong
+    endpoints): it stays a :class:`CognitoError`, as do request errors.
+    """
     if exc.code in _LOGIN_REFUSALS:
         cls, text = _LOGIN_REFUSALS[exc.code]
         return cls(text)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
 
@@ -20,6 +21,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from andersen_ev.auth.answers import AuthResult
+from andersen_ev.auth.codes import REFUSALS
 from andersen_ev.auth.cognito import CognitoClient
 from andersen_ev.auth.device import new_device_secret, remembered_device
 from andersen_ev.auth.login import lookup_username, password_login
@@ -38,10 +40,10 @@ _LOG = logging.getLogger(__name__)
 
 #: Seconds before expiry at which tokens are refreshed (at most half their lifetime).
 DEFAULT_REFRESH_MARGIN: Final = 300.0
-#: Cognito codes on a refresh that mean the session cannot continue.
-_SESSION_OVER: Final = frozenset(
-    {"NotAuthorizedException", "ResourceNotFoundException", "UserNotFoundException"}
-)
+#: Cognito codes on a refresh that mean the session cannot continue: every refusal.
+_SESSION_OVER: Final = REFUSALS
+#: Codes that mean the device is unknown to Cognito already.
+_NO_DEVICE: Final = "ResourceNotFoundException"
 
 SessionSource: TypeAlias = aiohttp.ClientSession | Callable[[], aiohttp.ClientSession]
 """An aiohttp session, or a callable returning one (for sessions created lazily)."""
@@ -137,9 +139,12 @@ class Authenticator:
             InvalidCredentialsError: unknown email or wrong password.
             UnsupportedChallengeError: Cognito asks for MFA or a new password.
             AuthenticationError: the account is locked, unconfirmed or disabled.
-            CognitoError: any other Cognito error (throttling ...).
-            AndersenConnectionError: the service could not be reached.
-            AndersenTimeoutError: the service did not answer in time.
+            ServiceUnavailableError: an outage, never a refusal of the account: the user
+                lookup or Cognito is throttling (:class:`RateLimitedError`), failing
+                (:class:`ServerError`), unreachable or redirecting
+                (:class:`AndersenConnectionError`), or slow (:class:`AndersenTimeoutError`).
+            ResponseError: the user lookup answered something else than a username.
+            CognitoError: any other Cognito error (its ``code`` says which).
         """
         username = await lookup_username(
             self._session(), self._endpoints.user_lookup_url, email, timeout=self._timeout
@@ -161,9 +166,11 @@ class Authenticator:
         """A valid id token (the GraphQL bearer token), refreshed first when due.
 
         Raises:
-            ReauthRequiredError: not logged in, or the refresh token was revoked or expired.
-            CognitoError, AndersenConnectionError, AndersenTimeoutError: the refresh failed
-                for a reason that may pass; the next call tries again.
+            ReauthRequiredError: not logged in, or Cognito refused the refresh (the refresh
+                token was revoked or expired, the user or device is gone).
+            ServiceUnavailableError: the refresh met an outage (throttled, failing,
+                unreachable, slow); the next call tries again.
+            CognitoError: any other Cognito error; the next call tries again.
         """
         return (await self.fresh_tokens()).id_token.get_secret_value()
 
@@ -308,8 +315,8 @@ class Authenticator:
                 characters); nothing was sent.
             AuthenticationError: the last login returned no device (the pool does not
                 track devices): there is nothing to confirm.
-            ReauthRequiredError: as for :meth:`id_token` (also CognitoError,
-                AndersenConnectionError and AndersenTimeoutError).
+            ReauthRequiredError: as for :meth:`id_token`, or Cognito refused the access
+                token (also ServiceUnavailableError and CognitoError).
         """
         tokens = await self.fresh_tokens()
         if tokens.device_remembered:
@@ -319,11 +326,12 @@ class Authenticator:
                 "Cognito returned no device for this login (the user pool does not track"
                 " devices), so there is no device to confirm"
             )
-        password, config = new_device_secret(tokens.device_group_key, tokens.device_key)
+        password, config = await new_device_secret(tokens.device_group_key, tokens.device_key)
         cognito = self._cognito()
         access = tokens.access_token.get_secret_value()
-        if await cognito.confirm_device(access, tokens.device_key, name, config):
-            await cognito.update_device_status(access, tokens.device_key, remembered=True)
+        with _session_refusals():
+            if await cognito.confirm_device(access, tokens.device_key, name, config):
+                await cognito.update_device_status(access, tokens.device_key, remembered=True)
         _LOG.debug("device confirmed and remembered")
         confirmed = (self._tokens or tokens).model_copy(
             update={"device_password": SecretStr(password)}
@@ -336,13 +344,24 @@ class Authenticator:
 
         The current tokens stay usable until they expire; refreshes after that may be
         refused (:class:`ReauthRequiredError`), since the refresh token belonged to the device.
+        A device Cognito does not know any more counts as forgotten.
+
+        Raises:
+            ReauthRequiredError: as for :meth:`confirm_device` (also
+                ServiceUnavailableError and CognitoError).
         """
         tokens = await self.fresh_tokens()
         if not tokens.device_key:
             return
-        await self._cognito().forget_device(
-            tokens.access_token.get_secret_value(), tokens.device_key
-        )
+        try:
+            with _session_refusals(but=_NO_DEVICE):
+                await self._cognito().forget_device(
+                    tokens.access_token.get_secret_value(), tokens.device_key
+                )
+        except CognitoError as exc:
+            if exc.code != _NO_DEVICE:
+                raise
+            _LOG.debug("Cognito had forgotten the device already")
         await self._set_tokens(
             tokens.model_copy(
                 update={"device_key": None, "device_group_key": None, "device_password": None}
@@ -363,7 +382,25 @@ class Authenticator:
         except ReauthRequiredError:
             pass  # the session is over at Cognito already
         except CognitoError as exc:
-            if exc.code != "NotAuthorizedException":
+            if exc.code not in _SESSION_OVER:
                 raise
         _LOG.debug("signed out")
         await self._set_tokens(None)
+
+
+@contextmanager
+def _session_refusals(but: str | None = None) -> Iterator[None]:
+    """Raise Cognito's refusals of the access token (all but ``but``) as ReauthRequiredError.
+
+    A device call refused this way means the session was revoked or the user changed:
+    only a new login helps.
+    """
+    try:
+        yield
+    except CognitoError as exc:
+        if exc.code not in _SESSION_OVER or exc.code == but:
+            raise
+        raise ReauthRequiredError(
+            f"Cognito refused the session ({exc.service_message or exc.code}): log in again"
+            " with the email and password"
+        ) from exc

@@ -125,9 +125,9 @@ async def _demo(ctx: Context, args: argparse.Namespace) -> int:
             await tour.run(["devices"])
             tour.say("Its status: the car is plugged in, but the charger is locked.")
             await tour.run(["status"])
+            cloud.run_in_real_time(interval=TICK, speed=SPEED)  # commands land within a tick
             tour.say("Unlock it (the command waits until the charger shows the change).")
             await tour.run(["unlock"])
-            cloud.run_in_real_time(interval=TICK, speed=SPEED)
             tour.say(
                 f"Watch the car charge: power ramps up, energy and duration grow (the"
                 f" emulator's clock runs {SPEED:g}x faster than yours)."

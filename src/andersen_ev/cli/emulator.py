@@ -30,16 +30,18 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
 def _parse(ctx: Context, args: argparse.Namespace) -> None:
     """Parse the emulator's own options (``--help`` included) before the loop starts."""
     del ctx
-    from andersen_ev.testing.standalone import build_parser  # noqa: PLC0415 - lazily
+    from andersen_ev.testing.standalone import build_parser, parse  # noqa: PLC0415 - lazily
 
     parser = build_parser()
     parser.prog = "andersen-ev emulator"
     parser.description = (
-        f"{parser.description} Prints one JSON line (endpoints and the demo account's"
-        " credentials; give it to other commands with --endpoints or ANDERSEN_EV_ENDPOINTS),"
-        " then serves until Ctrl-C."
+        f"{parser.description} It is no kinder than the real service (commands land a"
+        " second or two late; --no-realism for the kind emulator). Prints one JSON line"
+        " (endpoints, the demo account's credentials and the control surface's URL; give"
+        " it to other commands with --endpoints or ANDERSEN_EV_ENDPOINTS), then serves"
+        " until Ctrl-C."
     )
-    args.options = parser.parse_args(args.extra)
+    args.options = parse(args.extra, parser)
 
 
 async def _serve(ctx: Context, args: argparse.Namespace) -> int:

@@ -44,7 +44,10 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
         "set",
         parents=[common],
         help="write one slot: times, days, enabled",
-        description="Write one slot. A window ending before it starts runs past midnight.",
+        description=(
+            "Write one slot, then wait until the charger shows it (unless --no-wait). A"
+            " window ending before it starts runs past midnight."
+        ),
     )
     setting.add_argument("slot", type=int, choices=_SLOTS, metavar="SLOT", help="the slot, 0-4")
     setting.add_argument("start", type=clock, metavar="START", help="start time, HH:MM")
@@ -60,6 +63,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
     )
     setting.add_argument("--name", help="also name the slot (as shown in the app)")
     add_device(setting, positional=False)
+    add_wait(setting)
     setting.set_defaults(handler=_set)
 
     for name, enabled in (("enable", True), ("disable", False)):
@@ -135,7 +139,7 @@ async def _set(ctx: Context, args: argparse.Namespace) -> int:
     )
     async with ctx.client() as a2:
         device = await ctx.device(a2, device_of(args))
-        await a2.create_schedule(device.id, args.slot, schedule)
+        await a2.create_schedule(device.id, args.slot, schedule, confirm=confirm_of(args))
         if args.name:
             await a2.set_schedule_names(device.id, {args.slot: args.name})
     ctx.write(

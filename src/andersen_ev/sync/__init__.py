@@ -62,8 +62,10 @@ from andersen_ev import (
 )
 from andersen_ev import AndersenA2 as _AsyncA2
 from andersen_ev import DeviceUpdates as _AsyncUpdates
+from andersen_ev.planning import ChargePlan
 from andersen_ev.sync._operations import Operations
 from andersen_ev.sync._runtime import (
+    AppliedPlan,
     ChargeNow,
     DeviceUpdates,
     LoopThread,
@@ -77,6 +79,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "NOT_WRAPPED",
     "AndersenA2",
+    "AppliedPlan",
     "ChargeNow",
     "DeviceUpdates",
     "RunningEventLoopError",
@@ -199,6 +202,11 @@ class AndersenA2(Operations):
         """The current tokens (None before :meth:`authenticate` and after :meth:`sign_out`)."""
         return self._client.tokens
 
+    @property
+    def account_id(self) -> str | None:
+        """The account's stable id (:attr:`andersen_ev.Tokens.account_id`), None if logged out."""
+        return self._client.account_id
+
     def authenticate(self, email: str, password: str) -> Tokens:
         """Log in with the Konnect+ email and password; returns the new tokens.
 
@@ -283,7 +291,7 @@ class AndersenA2(Operations):
         return ChargeNow(self, self._runner, handle)
 
     def restore(self, device_id: str, *, confirm: bool | float = True) -> None:
-        """Put back what the last :meth:`charge_now` on this charger changed.
+        """Put back what the last :meth:`charge_now` or charging plan on this charger changed.
 
         Raises:
             InvalidInputError: nothing was saved for this charger.
@@ -299,6 +307,30 @@ class AndersenA2(Operations):
         context = self._client.temporarily_unlocked(device_id, confirm=confirm)
         with entered(self._runner, "temporarily_unlocked", context) as handle:
             yield ChargeNow(self, self._runner, handle)
+
+    def apply_charging_plan(
+        self, device_id: str, plan: ChargePlan, *, confirm: bool | float = True
+    ) -> AppliedPlan:
+        """Program the charger with a charging plan; :meth:`restore` puts everything back.
+
+        See :meth:`andersen_ev.AndersenA2.apply_charging_plan`.
+
+        Raises:
+            InvalidInputError: the plan is not in the charger's time zone, or has no window.
+            ResponseError: the charger's state could not be saved exactly (nothing changed).
+            CommandNotConfirmedError: the change never showed in the status.
+        """
+        handle = self._call(_AsyncA2.apply_charging_plan, device_id, plan, confirm=confirm)
+        return AppliedPlan(self, self._runner, handle)
+
+    @contextlib.contextmanager
+    def charging_plan(
+        self, device_id: str, plan: ChargePlan, *, confirm: bool | float = True
+    ) -> Iterator[AppliedPlan]:
+        """``with``: :meth:`apply_charging_plan` for the block, restored on exit or Ctrl-C."""
+        context = self._client.charging_plan(device_id, plan, confirm=confirm)
+        with entered(self._runner, "charging_plan", context) as handle:
+            yield AppliedPlan(self, self._runner, handle)
 
     def is_car_connected(
         self, device_id: str, probe: bool = False, *, probe_timeout: float = 30.0

@@ -154,7 +154,7 @@ class Operations:
         return self._call(_AsyncA2.get_schedule, device_id, slot_number, timeout=timeout)
 
     def get_solar(self, device_id: str, *, timeout: float | None = None) -> SolarSettings:
-        """Solar settings from ``getSolar`` (also in :meth:`get_device_status`)."""
+        """The charger's solar settings, read from its status (see the async ``get_solar``)."""
         return self._call(_AsyncA2.get_solar, device_id, timeout=timeout)
 
     def find_device(self, name_or_id: str, *, timeout: float | None = None) -> Device:
@@ -213,10 +213,13 @@ class Operations:
         device_id: str,
         slots: Mapping[Any, Schedule | Mapping[str, Any]],
         *,
+        confirm: bool | float = False,
         timeout: float | None = None,
     ) -> CommandResult | None:
         """Write the given slots (``{0: ...}`` or 0.1's ``{"sch0": {...}}``); others stay."""
-        return self._call(_AsyncA2.set_schedules, device_id, slots, timeout=timeout)
+        return self._call(
+            _AsyncA2.set_schedules, device_id, slots, confirm=confirm, timeout=timeout
+        )
 
     def create_schedule(
         self,
@@ -224,11 +227,17 @@ class Operations:
         slot_number: int,
         schedule: Schedule | Mapping[str, Any] | None = None,
         *,
+        confirm: bool | float = False,
         timeout: float | None = None,
     ) -> CommandResult | None:
         """Write one slot (0-4): a ``Schedule`` or 0.1's dict; by default 00:30-04:30."""
         return self._call(
-            _AsyncA2.create_schedule, device_id, slot_number, schedule, timeout=timeout
+            _AsyncA2.create_schedule,
+            device_id,
+            slot_number,
+            schedule,
+            confirm=confirm,
+            timeout=timeout,
         )
 
     def enable_schedule(

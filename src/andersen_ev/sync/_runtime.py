@@ -19,9 +19,17 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
-from andersen_ev import AndersenError, DeviceStatus, RunningEventLoopError, SavedChargeState
+from andersen_ev import (
+    AndersenError,
+    DeviceStatus,
+    RunningEventLoopError,
+    SavedChargeState,
+    Schedule,
+)
+from andersen_ev import AppliedPlan as _AsyncAppliedPlan
 from andersen_ev import ChargeNow as _AsyncChargeNow
 from andersen_ev import DeviceUpdates as _AsyncUpdates
+from andersen_ev.planning import ChargePlan
 
 __all__ = [
     "CLOSE_TIMEOUT",
@@ -242,6 +250,28 @@ class ChargeNow:
         """
         handle = self._handle
         self._runner.call("restore", functools.partial(handle.restore, confirm=confirm))
+
+
+class AppliedPlan(ChargeNow):
+    """A charging plan in force on one charger, and how to put the charger back.
+
+    The blocking counterpart of :class:`andersen_ev.AppliedPlan`; :meth:`restore` is
+    idempotent and puts back the slots and lock state saved before the plan.
+    """
+
+    def __init__(self, owner: object, runner: LoopThread, handle: _AsyncAppliedPlan) -> None:
+        super().__init__(owner, runner, handle)
+        self._plan_handle = handle
+
+    @property
+    def plan(self) -> ChargePlan:
+        """The plan applied."""
+        return self._plan_handle.plan
+
+    @property
+    def slots(self) -> tuple[Schedule, ...]:
+        """The five schedule slots written for the plan, slot 0 first."""
+        return self._plan_handle.slots
 
 
 class DeviceUpdates(Iterator[DeviceStatus]):

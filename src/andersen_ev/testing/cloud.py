@@ -4,7 +4,14 @@ It serves, on loopback ports chosen by the OS:
 
 * the Andersen API host: GraphQL over HTTP (``POST /``), subscriptions over websockets
   (``/graphql``) and the username lookup (``POST /get-pending-user``);
-* a Cognito identity provider host (AWS JSON 1.1 on ``POST /``) with real SRP.
+* a Cognito identity provider host (AWS JSON 1.1 on ``POST /``) with real SRP;
+* on request, a control surface for harnesses in other processes (:mod:`.control`).
+
+It is no kinder than production (see :class:`~andersen_ev.testing.realism.Realism`):
+device commands land a second or two after they are answered. Its clock stands still
+unless a test moves it (:meth:`AndersenCloud.advance`) or lets it run
+(:meth:`AndersenCloud.run_in_real_time`); a command nobody advances the clock for lands
+after its delay in real time.
 
 Example::
 
@@ -13,11 +20,14 @@ Example::
         charger = cloud.add_charger(user, name="Driveway")
         async with AndersenA2(endpoints=cloud.endpoints) as a2:
             await a2.authenticate("me@example.com", "s3cret!")
+            await a2.user_lock(charger.id)
+            cloud.advance(2)  # the charger applies the command a second or two later
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from types import TracebackType
@@ -27,10 +37,12 @@ from aiohttp import web
 
 from andersen_ev import srp
 from andersen_ev.const import PRODUCTION, Endpoints
-from andersen_ev.testing import cognito, graphql_http, websocket
+from andersen_ev.testing import cognito, control, graphql_http, legacy_rest, websocket
 from andersen_ev.testing._keys import CLOUD_KEY
 from andersen_ev.testing.charger import Charger
+from andersen_ev.testing.clock import CloudClock
 from andersen_ev.testing.faults import CloudStats, Faults
+from andersen_ev.testing.realism import Realism
 from andersen_ev.testing.state import CloudState, EmulatedUser
 from andersen_ev.testing.tokens import TokenError, TokenService
 
@@ -58,6 +70,14 @@ class AndersenCloud:
             emulator's clock before the password claim is refused.
         unauthenticated_status: HTTP status of Apollo's ``UNAUTHENTICATED`` answer to a bad
             bearer token (400 or 500 depending on the server version; never 401).
+        realism: The real service's habits to imitate: True (the default: all of them
+            but the wire variants, which :data:`~.realism.WIRE_VARIANTS_ENV` turns on),
+            False (the kind emulator: commands at once, one type per field), or a
+            :class:`~andersen_ev.testing.realism.Realism`.
+        control_port: Serve the control surface (JSON over HTTP for other processes) on
+            this port, 0 for any free one; None (the default) serves none.
+        control_host: Address of the control surface: loopback, and keep it so (it takes
+            no token).
     """
 
     def __init__(
@@ -73,6 +93,9 @@ class AndersenCloud:
         device_tracking: bool = True,
         timestamp_tolerance: float = 300.0,
         unauthenticated_status: int = 400,
+        realism: Realism | bool = True,
+        control_port: int | None = None,
+        control_host: str = "127.0.0.1",
     ) -> None:
         self.host = host
         self._requested_ports = (port, cognito_port)
@@ -84,6 +107,10 @@ class AndersenCloud:
         self.timestamp_tolerance = timestamp_tolerance
         self.unauthenticated_status = unauthenticated_status
         self.state = CloudState(pool_name=pool_name)
+        self.clock = CloudClock(self.state.chargers, Realism.of(realism))
+        """The emulator's time, and the delay of device commands."""
+        self._control = (control_host, control_port)
+        self._control_url: str | None = None
         self.faults = Faults()
         self.stats = CloudStats()
         self.tokens = TokenService(
@@ -101,7 +128,6 @@ class AndersenCloud:
         self.websocket_init_timeout: float = 10.0
         self._runners: list[web.AppRunner] = []
         self._endpoints: Endpoints | None = None
-        self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -113,13 +139,15 @@ class AndersenCloud:
         api[CLOUD_KEY] = self
         graphql_http.setup_routes(api)
         websocket.setup_routes(api)
+        legacy_rest.setup_routes(api)
         api.router.add_post("/get-pending-user", _get_pending_user)
         idp = web.Application()
         idp[CLOUD_KEY] = self
         cognito.setup_routes(idp)
         try:
-            api_port = await self._serve(api, self._requested_ports[0])
-            idp_port = await self._serve(idp, self._requested_ports[1])
+            api_port = await self._serve(api, self.host, self._requested_ports[0])
+            idp_port = await self._serve(idp, self.host, self._requested_ports[1])
+            await self._serve_control()
         except BaseException:
             await self.close()
             raise
@@ -136,26 +164,35 @@ class AndersenCloud:
         _LOG.info("Andersen cloud emulator serving at %s (Cognito on port %d)", base, idp_port)
         return self._endpoints
 
-    async def _serve(self, app: web.Application, port: int) -> int:
+    async def _serve_control(self) -> None:
+        host, port = self._control
+        if port is None:
+            return
+        app = web.Application()
+        app[CLOUD_KEY] = self
+        control.setup_routes(app)
+        bound = await self._serve(app, host, port)
+        self._control_url = f"http://{host}:{bound}"
+        _LOG.info("control surface at %s", self._control_url)
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> int:
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
-        site = web.TCPSite(runner, self.host, port)
+        site = web.TCPSite(runner, host, port)
         await site.start()
         bound: int = runner.addresses[0][1]
         return bound
 
     async def close(self) -> None:
-        """Stop serving: close every websocket and listener. Idempotent."""
-        for task in list(self._background):
-            task.cancel()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        """Stop serving: stop the clock, close every websocket and listener. Idempotent."""
+        await self.clock.close()
         await self.drop_websockets()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
         self._endpoints = None
+        self._control_url = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -179,6 +216,26 @@ class AndersenCloud:
         if self._endpoints is None:
             raise RuntimeError("the emulator is not running: use 'async with AndersenCloud()'")
         return self._endpoints
+
+    @property
+    def control_url(self) -> str:
+        """The base URL of the control surface (see :mod:`andersen_ev.testing.control`).
+
+        Raises:
+            RuntimeError: not running, or started without ``control_port``.
+        """
+        if self._control_url is None:
+            raise RuntimeError("no control surface: start AndersenCloud(control_port=0)")
+        return self._control_url
+
+    @property
+    def realism(self) -> Realism:
+        """The real service's habits imitated now; assign a new one to change them."""
+        return self.clock.realism
+
+    @realism.setter
+    def realism(self, value: Realism | bool) -> None:
+        self.clock.realism = Realism.of(value)
 
     # -- world building --------------------------------------------------------------------
 
@@ -212,6 +269,7 @@ class AndersenCloud:
             friendly_name=name,
             device_name=device_name or f"A2-{device_id[-6:].upper()}",
             hub=self.state.hub,
+            link=self.clock,
             **options,
         )
         self.state.chargers[device_id] = charger
@@ -227,25 +285,43 @@ class AndersenCloud:
         """
         return self.state.chargers[device_id]
 
+    # -- the clock ---------------------------------------------------------------------------
+
     def advance(self, seconds: float) -> None:
-        """Move the simulated clock of every charger forward (energy, duration, schedules)."""
-        for charger in self.state.chargers.values():
-            charger.advance(seconds)
+        """Move the simulated clock of every charger forward (energy, duration, schedules).
+
+        Device commands that come due meanwhile are applied at their time: after a command,
+        ``cloud.advance(2)`` is past the default delay.
+
+        Raises:
+            ValueError: ``seconds`` is negative.
+        """
+        self.clock.advance(seconds)
+
+    def settle(self) -> float:
+        """Advance just far enough for every pending device command to be applied.
+
+        Returns:
+            The simulated seconds the clock moved (0: no command was pending).
+        """
+        return self.clock.settle()
+
+    def fast_forward(self) -> contextlib.AbstractContextManager[None]:
+        """Within ``with cloud.fast_forward():``, device commands land as soon as answered.
+
+        The clock jumps over each command's delay right after the mutation's answer, so
+        ``await a2.user_lock(device_id, confirm=True)`` returns without waiting in real
+        time (a read straight after the command still sees it applied, unlike production).
+        """
+        return self.clock.fast_forward()
 
     def run_in_real_time(self, *, interval: float = 1.0, speed: float = 1.0) -> None:
-        """Advance every charger by ``interval * speed`` seconds every ``interval`` seconds.
+        """Keep the clock moving: every ``interval`` seconds, by the time elapsed times ``speed``.
 
-        Runs until :meth:`close`; used by demos to show a live charging session.
+        Runs until :meth:`close`; calling it again changes the speed (0 stops it). Used by
+        demos and the standalone emulator to show a live charging session.
         """
-
-        async def tick() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                self.advance(interval * speed)
-
-        task = asyncio.get_running_loop().create_task(tick(), name="andersen-cloud-clock")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.clock.run_in_real_time(interval=interval, speed=speed)
 
     # -- fault knobs that act now ---------------------------------------------------------
 

@@ -105,6 +105,8 @@ class CloudStats:
     """Cognito calls per operation (``InitiateAuth:USER_SRP_AUTH``, ``ConfirmDevice`` ...)."""
     lookups: int = 0
     """``/get-pending-user`` requests."""
+    legacy_requests: int = 0
+    """``GET /api/getDevices`` requests (the legacy REST device list)."""
     websocket_connects: int = 0
     """Websocket connections accepted (handshake completed)."""
     websockets_open: int = 0

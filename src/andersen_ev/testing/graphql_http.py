@@ -22,7 +22,9 @@ What a request meets, in order:
 7. execution -> 200 with ``data`` and, for fields that failed, ``errors`` with ``path``
    and ``extensions.code`` (``NOT_FOUND``, ``BAD_USER_INPUT``, ...; an error without a
    code is an emulator bug, logged, and answered ``INTERNAL_SERVER_ERROR``);
-8. the malformed-reply fault: the request was executed (state changed), but the 200 reply
+8. the wire variants, when the realism asks for them
+   (:mod:`~andersen_ev.testing.wire_variants`): ``data`` in the types other clients saw;
+9. the malformed-reply fault: the request was executed (state changed), but the 200 reply
    keeps ``data``'s keys while giving every root field a value of the wrong shape (an
    object or list becomes the string ``"malformed"``; a scalar or null becomes the object
    ``{"malformed": true}``), counted in ``stats.faults_injected["malformed_reply"]``.
@@ -47,15 +49,16 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 
 from andersen_ev.testing._keys import CLOUD_KEY
+from andersen_ev.testing.checked_documents import checked_document
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.faults import HttpFault
+from andersen_ev.testing.leaf_executor import LeafExecutor
 from andersen_ev.testing.tokens import TokenError
+from andersen_ev.testing.wire_variants import vary
 
 __all__ = ["UNAUTHENTICATED_MESSAGE", "setup_routes"]
 
@@ -207,13 +210,12 @@ def _prepare(request: _Request) -> tuple[DocumentNode, dict[str, Any]]:
         _Rejected: 400 with the code of the phase that failed.
     """
     schema = executable_schema()
-    try:
-        document = parse(request.query)
-    except GraphQLError as exc:
-        raise _Rejected.with_code(400, "GRAPHQL_PARSE_FAILED", exc) from exc
-    errors = validate(schema, document)
-    if errors:
-        raise _Rejected.with_code(400, "GRAPHQL_VALIDATION_FAILED", *errors)
+    checked = checked_document(request.query)
+    if checked.parse_error is not None:
+        raise _Rejected.with_code(400, "GRAPHQL_PARSE_FAILED", checked.parse_error)
+    if checked.document is None:
+        raise _Rejected.with_code(400, "GRAPHQL_VALIDATION_FAILED", *checked.validation_errors)
+    document = checked.document
     operation = get_operation_ast(document, request.operation_name)
     if operation is None:
         message = (
@@ -288,12 +290,15 @@ async def handle_graphql(request: web.Request) -> web.Response:
     outcome = execute(
         executable_schema(),
         document,
+        executor_class=LeafExecutor,
         context_value=RequestContext(cloud, user),
         variable_values=variables,
         operation_name=graphql_request.operation_name,
     )
     result: ExecutionResult = await outcome if inspect.isawaitable(outcome) else outcome
     reply: dict[str, Any] = {"data": result.data}
+    if cloud.realism.wire_variants:
+        reply["data"] = vary(result.data)
     if result.errors:
         reply["errors"] = _format_errors(list(result.errors))
     if cloud.faults.take("malformed_replies"):

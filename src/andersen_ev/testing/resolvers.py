@@ -13,6 +13,10 @@ Errors, as the resolvers raise them:
 * input the service refuses (slot hours outside 0-23, a percentage outside 0-100, an
   unknown ``runAEVCommand`` function ...): ``BAD_USER_INPUT``, nothing changed;
 * claiming a charger another account owns: ``FORBIDDEN``.
+
+What the realism (:class:`~andersen_ev.testing.realism.Realism`) changes here: ``getSolar``
+answers stale settings (or null), and the device mutations other than ``runAEVCommand``
+answer null, as ``setSchedules`` does on the real service.
 """
 
 from __future__ import annotations
@@ -70,6 +74,11 @@ def _context(info: _Info) -> RequestContext:
     return info.context
 
 
+def _command_answer(info: _Info, result: dict[str, Any]) -> dict[str, Any] | None:
+    """What a device mutation answers: null with the realism's null results, else ``result``."""
+    return None if _context(info).cloud.realism.null_command_results else result
+
+
 def _charger(info: _Info, device_id: str) -> Charger:
     """The user's charger ``device_id``; NOT_FOUND when unknown or someone else's."""
     context = _context(info)
@@ -119,8 +128,12 @@ def _search_address(
 
 
 @_resolves("Query", "getSolar")
-def _get_solar(_root: object, info: _Info, deviceId: str) -> dict[str, Any]:  # noqa: N803
-    return _charger(info, deviceId).solar_settings()
+def _get_solar(_root: object, info: _Info, deviceId: str) -> dict[str, Any] | None:  # noqa: N803
+    charger = _charger(info, deviceId)
+    mode = _context(info).cloud.realism.get_solar
+    if mode == "null":
+        return None
+    return charger.solar_settings(as_registered=mode == "stale")
 
 
 # -- Device ---------------------------------------------------------------------------------
@@ -198,8 +211,8 @@ def _set_schedules(
     *,
     deviceId: str,  # noqa: N803 - the schema's argument names
     scheduleSlots: dict[str, Any],  # noqa: N803
-) -> dict[str, Any]:
-    return _charger(info, deviceId).set_schedules(scheduleSlots)
+) -> dict[str, Any] | None:
+    return _command_answer(info, _charger(info, deviceId).set_schedules(scheduleSlots))
 
 
 @_resolves("Mutation", "setAllSchedulesDisabled")
@@ -208,8 +221,8 @@ def _set_all_schedules_disabled(
     info: _Info,
     *,
     deviceId: str,  # noqa: N803 - the schema's argument name
-) -> dict[str, Any]:
-    return _charger(info, deviceId).disable_all_schedules()
+) -> dict[str, Any] | None:
+    return _command_answer(info, _charger(info, deviceId).disable_all_schedules())
 
 
 @_resolves("Mutation", "setSolar")
@@ -222,13 +235,14 @@ def _set_solar(
     chargeAlways: bool | None = None,  # noqa: N803
     maxGridChargePercent: int | None = None,  # noqa: N803
     chargeOutsideSchedules: bool | None = None,  # noqa: N803
-) -> dict[str, Any]:
-    return _charger(info, deviceId).set_solar(
+) -> dict[str, Any] | None:
+    result = _charger(info, deviceId).set_solar(
         override=override,
         charge_always=chargeAlways,
         max_grid_charge_percent=maxGridChargePercent,
         charge_outside_schedules=chargeOutsideSchedules,
     )
+    return _command_answer(info, result)
 
 
 @_resolves("Mutation", "upsertDeviceInfo")

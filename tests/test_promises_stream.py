@@ -1,0 +1,1 @@
+"""Promises of the stream module that the suite left unguarded (docs/reliability.md)."""
