@@ -16,6 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from graphql import (
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    get_named_type,
+    get_nullable_type,
+)
 from hypothesis import event, given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -37,6 +44,7 @@ from andersen_ev.models import (
 from andersen_ev.models.values import _WireNumber
 from andersen_ev.operations import GET_DEVICE_STATUS
 from andersen_ev.testing import Charger
+from andersen_ev.testing.wire_variants import UNKNOWN_KEYS, forms, vary
 from tests.fuzz_support import FUZZ
 from tests.scripted_server import Script, json_reply, text_reply
 from tests.wire_variants import charger_states, new_charger, object_type, variants
@@ -120,6 +128,62 @@ def test_missing_keys_read_as_none(charger: Charger, data: st.DataObject) -> Non
             expected = getattr(full.charge_status, name)
             left = ChargeStatus.wire_name(name) in session_left_out
             assert getattr(status.charge_status, name) == (None if left else expected), name
+
+
+@FUZZ
+@given(charger=charger_states())
+def test_the_emulator_s_own_variant_reads_the_same(charger: Charger) -> None:
+    canonical = charger.status()
+    varied = vary({"getDevice": {"deviceStatus": canonical}})
+    assert varied is not None
+    status = varied["getDevice"]["deviceStatus"]
+    same_reading(DeviceStatus, canonical, status)
+    assert read_like_the_client(status) == DeviceStatus.model_validate(canonical)
+    info = vary({"info": charger.info()})
+    assert info is not None
+    same_reading(DeviceInfo, charger.info(), info["info"])
+
+
+def is_a_typed_variant(canonical: Any, sent: Any, kind: GraphQLOutputType) -> bool:
+    """Whether ``sent`` is one of the values ``vary_typed`` can make of ``canonical``."""
+    nullable = get_nullable_type(kind)
+    if isinstance(nullable, GraphQLList):
+        return len(sent) == len(canonical) and all(
+            is_a_typed_variant(c, s, nullable.of_type) for c, s in zip(canonical, sent, strict=True)
+        )
+    named = get_named_type(nullable)
+    if not isinstance(named, GraphQLObjectType):
+        return any(
+            type(form) is type(sent) and form == sent for form in forms(canonical, named.name)
+        )
+    unknown = sent.keys() - canonical.keys()
+    dropped = canonical.keys() - sent.keys()
+    return (
+        unknown <= UNKNOWN_KEYS.keys()
+        and all(canonical[key] is None for key in dropped)
+        and all(sent[key] == UNKNOWN_KEYS[key] for key in unknown)
+        and all(
+            key not in named.fields
+            or is_a_typed_variant(canonical[key], sent[key], named.fields[key].type)
+            for key in sent.keys() & canonical.keys()
+        )
+    )
+
+
+@FUZZ
+@given(charger=charger_states())
+def test_the_emulator_s_variant_is_one_the_property_tests_draw(charger: Charger) -> None:
+    """One generator: the emulator's mode sends a form that ``vary_typed`` can make too."""
+    canonical = charger.status()
+    varied = vary({"s": canonical})
+    assert varied is not None
+    assert varied["s"] != canonical  # the mode does change the forms
+    assert is_a_typed_variant(canonical, varied["s"], object_type("DeviceStatus"))
+    info = vary({"i": charger.info()})
+    assert info is not None
+    assert is_a_typed_variant(charger.info(), info["i"], object_type("DeviceInfo"))
+    status_type = object_type("DeviceStatus")
+    assert not is_a_typed_variant(canonical, canonical | {"evseState": True}, status_type)
 
 
 # -- every form the reference notes list, one by one -------------------------------------------
