@@ -383,3 +383,27 @@ def test_a_fresh_charger_has_a_canonical_status_the_models_read() -> None:
     status = DeviceStatus.model_validate(new_charger().status())
     assert status.evse_state is EvseState.READY
     assert status.sys_product_name == "Andersen A2"
+
+
+def test_forms_of_each_type() -> None:
+    assert forms(3, "Int") == [3, "3", " 3\t", 3.0, "3.0"]
+    assert forms(7, "Float")[:2] == [7.0, "7.0"]  # an integral Float is a float first
+    assert 7 in forms(7.0, "Float")
+    assert forms("2025-01-06T12:00:00.5+00:00", "Date")[-1] == "2025-01-06T13:00:00.500000+01:00"
+    assert forms("2025-01-06T12:00:00", "Date") == ["2025-01-06T12:00:00"]  # no offset
+    for value, kind in [
+        ("x", "String"),
+        (None, "Int"),
+        (True, "Int"),
+        (3, "Boolean"),
+        ([1], "Int"),
+    ]:
+        assert forms(value, kind) == [value]
+
+
+def test_what_is_no_number_or_timestamp() -> None:
+    with pytest.raises(ValueError, match="EvseState"):
+        EvseState(False)  # a boolean is no code (True is 1, a member)
+    long_text = "2025-01-06T12:00:00" + "0" * 100
+    assert DeviceStatus.model_validate({"sysTime": long_text}).sys_time is None
+    assert repr(DeviceStatus(id="x", online=True)) == "DeviceStatus(id='x', online=True)"
