@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests lint typecheck docs bench soak mutation``, and more.
+"""Development sessions: ``nox -s tests tests_lowest lint typecheck docs mutation``, and more.
 
 Every session installs what it needs into its own virtualenv, so a fresh machine with only
 Python and ``pip install nox`` runs all of them.
@@ -12,8 +12,10 @@ import tomllib
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.version import Version
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_lowest"]
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -41,6 +43,88 @@ def tests(session: nox.Session) -> None:
     )
 
 
+def declared_floors() -> dict[str, str]:
+    """The lowest version ``[project].dependencies`` allows, per runtime dependency.
+
+    Every runtime dependency must declare one (``name>=version``): a host that pins its own
+    versions (Home Assistant does) needs to know what really works.
+    """
+    project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    floors = {}
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        lowest = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if len(lowest) != 1:
+            raise ValueError(f"{line!r}: declare the floor of every dependency as name>=version")
+        floors[requirement.name] = lowest[0]
+    return floors
+
+
+#: Prints the installed version of each distribution named on the command line, as JSON.
+INSTALLED_VERSIONS = (
+    "import json, sys; from importlib.metadata import version; "
+    "print(json.dumps({name: version(name) for name in sys.argv[1:]}))"
+)
+
+#: Test files ``tests_lowest`` leaves to ``tests``, to keep CI short (``tests_lowest`` runs
+#: the rest, about a third of the suite's time): none is about how a runtime dependency
+#: behaves; each exercises what the files it keeps already run, through a slower door.
+LOWEST_LEAVES_OUT = {
+    # child processes (interpreter start-up dominates); the same calls run in-process
+    "tests/test_cli_process.py": "the CLI in child processes (test_cli.py runs it in-process)",
+    "tests/test_docs_examples.py": "the docs' examples, mostly in child processes",
+    "tests/test_examples.py": "examples/ in child processes",
+    "tests/test_pytest_plugin.py": "whole pytest runs in child processes",
+    "tests/testing/test_standalone.py": "the emulator as a process",
+    # many random inputs: the same models and paths as test_models.py, test_http.py ...
+    "tests/test_properties.py": "hypothesis over the models (test_models.py: the same models)",
+    "tests/test_planning_properties.py": "hypothesis over the planner (pure, stdlib only)",
+    "tests/test_fuzz_replies.py": "random replies (test_http.py, test_stream*.py: the paths)",
+    "tests/test_soak.py": "a soak of faults (test_stream*.py: the same reconnections)",
+    # judged by test tools, or by the standard library alone
+    "tests/testing/test_cognito_third_party.py": "boto3 and pycognito judge the emulator",
+    "tests/test_srp.py": "SRP maths against pycognito (stdlib maths)",
+    "tests/test_token_store.py": "file handling with killed writers (stdlib files)",
+}
+
+
+@nox.session(python=PYTHON)
+def tests_lowest(session: nox.Session) -> None:
+    """Run the test suite with every runtime dependency at the lowest version declared.
+
+    The runtime dependencies are pinned to their floors in pyproject.toml (a constraints
+    file made from it); the test tools, and what everything depends on, resolve as usual
+    (newest that fits): the floors are a promise to hosts (Home Assistant pins its own
+    versions), the test tools are not. The session fails if the floors cannot be
+    installed together, or did not land exactly (a floor that another dependency pushes
+    up is not true). It runs the suite but :data:`LOWEST_LEAVES_OUT`, so that CI runs
+    both sessions in well under 15 minutes on two cores; ``nox -s tests_lowest -- tests``
+    runs every file. No coverage here: ``tests`` measures it.
+    """
+    floors = declared_floors()
+    # beside the virtualenv's bin/ (session.create_tmp() would set TMPDIR for the tests too)
+    constraints = Path(session.bin).parent / "floors.txt"
+    constraints.write_text("".join(f"{name}=={version}\n" for name, version in floors.items()))
+    session.install("uv>=0.4")
+    # --upgrade: test tools at their newest in a reused virtualenv too, as in a new one
+    session.run(
+        "uv", "pip", "install", "--upgrade", "--constraint", str(constraints), "-e", ".[test]"
+    )
+    output = session.run("python", "-c", INSTALLED_VERSIONS, *floors, silent=True)
+    installed = json.loads(str(output).strip().splitlines()[-1])
+    wrong = {name: got for name, got in installed.items() if Version(got) != Version(floors[name])}
+    if wrong:
+        session.error(f"not at their declared floors: {wrong} (declared: {floors})")
+    session.log(f"runtime dependencies at their floors: {installed}")
+    selection = list(session.posargs) or [
+        "tests",
+        "-m",
+        "not slow",
+        *(f"--ignore={path}" for path in LOWEST_LEAVES_OUT),
+    ]
+    session.run("pytest", "-W", "error", "-q", "--durations=5", *selection)
+
+
 @nox.session(python=PYTHON)
 def tests_wire_variants(session: nox.Session) -> None:
     """Run the test suite with every emulator sending the wire variants.
@@ -58,6 +142,13 @@ def tests_wire_variants(session: nox.Session) -> None:
         *session.posargs,
         env={"ANDERSEN_EV_EMULATOR_WIRE_VARIANTS": "1"},
     )
+
+
+@nox.session(python=PYTHON)
+def bench_emulator(session: nox.Session) -> None:
+    """Print the emulator's CPU per ``getDeviceStatus`` beside a minimal aiohttp server's."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/emulator.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

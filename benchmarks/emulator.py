@@ -159,8 +159,9 @@ def main() -> None:
     if options.json:
         print(json.dumps(figures))
         return
-    print(f"server CPU per {OPERATION} ({figures['requests']} requests, {figures['in_flight']}")
-    print(f"in flight, median of {figures['rounds']} rounds, {figures['answer_bytes']} B answer)")
+    print(f"server CPU per {OPERATION}: {figures['requests']} requests a round,")
+    print(f"{figures['in_flight']} in flight, median of {figures['rounds']} rounds,")
+    print(f"{figures['answer_bytes']} B answer")
     print(f"  minimal aiohttp server  {figures['minimal_ms']:7.3f} ms")
     print(f"  emulator                {figures['emulator_ms']:7.3f} ms")
     verdict = "ok" if figures["ratio"] <= AIM else "over"

@@ -123,7 +123,7 @@ def knobs(cloud: Any, command: dict[str, Any]) -> dict[str, Callable[[], object]
         "token_expiry": cloud.expire_tokens,
         "cognito_throttled": lambda: faults.throttle_cognito(count),
         "quiet": faults.clear,
-        "truth": lambda: None,
+        "truth": cloud.settle,  # device commands land a second or two late: let them
     }
 
 

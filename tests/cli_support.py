@@ -21,6 +21,7 @@ from typing import Any
 
 from andersen_ev.cli.app import run
 from andersen_ev.const import Endpoints
+from andersen_ev.testing import AndersenCloud
 from tests.processes import TIMEOUT, Children
 
 
@@ -49,25 +50,62 @@ async def run_cli(
     *argv: str,
     config: Path,
     endpoints: Endpoints | None = None,
-    stdin: str = "",
+    stdin: str | io.StringIO = "",
     stdout: io.StringIO | None = None,
     stderr: io.StringIO | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Result:
-    """Run the command line in a worker thread (it runs its own event loop)."""
+    """Run the command line in a worker thread (it runs its own event loop).
+
+    Its environment is ``environ`` alone (default: empty), not the test process's.
+    """
     out = stdout if stdout is not None else io.StringIO()
     err = stderr if stderr is not None else io.StringIO()
     full = ["--config-dir", str(config), *argv]
     if endpoints is not None:
         full += ["--endpoints", endpoints_json(endpoints)]
-    code = await asyncio.to_thread(run, full, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    code = await asyncio.to_thread(
+        run,
+        full,
+        stdin=io.StringIO(stdin) if isinstance(stdin, str) else stdin,
+        stdout=out,
+        stderr=err,
+        environ={} if environ is None else environ,
+    )
     return Result(code, out.getvalue(), err.getvalue())
+
+
+async def log_in(
+    cloud: AndersenCloud, config: Path, credentials: tuple[str, str], *extra: str
+) -> Result:
+    """``andersen-ev login EMAIL --password-stdin EXTRA`` against ``cloud``."""
+    email, password = credentials
+    return await run_cli(
+        "login",
+        email,
+        "--password-stdin",
+        *extra,
+        config=config,
+        endpoints=cloud.endpoints,
+        stdin=password + "\n",
+    )
 
 
 def process_env(config_home: Path, **extra: str) -> dict[str, str]:
     """The environment of a CLI or emulator process: a private config home, warnings errors."""
     env = {**os.environ, "XDG_CONFIG_HOME": str(config_home), "PYTHONWARNINGS": "error"}
-    env.pop("ANDERSEN_EV_ENDPOINTS", None)
+    for name in ("ANDERSEN_EV_ENDPOINTS", "ANDERSEN_EV_EMAIL", "ANDERSEN_EV_PASSWORD"):
+        env.pop(name, None)
     return env | extra
+
+
+def example_env(
+    cloud: AndersenCloud, credentials: tuple[str, str], config_home: Path
+) -> dict[str, str]:
+    """The environment of a program of examples/: the emulator's line (endpoints, account)."""
+    email, password = credentials
+    line = {"endpoints": dataclasses.asdict(cloud.endpoints), "email": email, "password": password}
+    return process_env(config_home, ANDERSEN_EV_ENDPOINTS=json.dumps(line))
 
 
 def cli_command(*argv: str) -> list[str]:

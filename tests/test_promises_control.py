@@ -53,5 +53,6 @@ async def test_a_step_failing_three_times_is_named_and_the_next_still_runs(
     assert info.value.device_id == andersen_charger.id
     assert time.monotonic() - started >= 0.5 + 1.0
     assert writes(andersen_cloud) == (slots + 3, commands + 1)  # three tries, then the lock
+    andersen_cloud.settle()  # the lock command lands a second or two later, as on the service
     assert andersen_charger.status()["sysUserLock"] is before[0]
     assert not handle.restored

@@ -240,6 +240,7 @@ async def test_random_schedules_validate_or_raise_before_sending(
     assert not must_fail, (slot, schedule)
     assert not isinstance(result, AndersenError), result  # validated means accepted
     assert counter.sent() == 1
+    andersen_cloud.settle()  # the command lands a second or two later, as on the service
     applied = andersen_charger.status()["scheduleSlotsArray"][slot]
     assert applied == Schedule.model_validate(schedule).to_wire()
     event("applied")
@@ -269,6 +270,7 @@ async def test_several_slots_are_all_valid_or_none_is_sent(
         return
     assert not isinstance(result, AndersenError), result
     assert counter.sent() == 1
+    andersen_cloud.settle()  # the command lands a second or two later, as on the service
     applied = andersen_charger.status()["scheduleSlotsArray"]
     for key, schedule in slots_given.items():
         slot = int(key.removeprefix("sch")) if isinstance(key, str) else key
@@ -290,6 +292,7 @@ async def test_random_percentages_validate_or_raise_before_sending(
     assert is_whole(percent, 0, 100), percent
     assert not isinstance(result, AndersenError), result
     assert counter.sent() == 1
+    andersen_cloud.settle()  # the command lands a second or two later, as on the service
     assert andersen_charger.status()["solarMaxGridChargePercent"] == percent
     event("applied")
 

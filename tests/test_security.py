@@ -276,11 +276,14 @@ async def test_token_file_stays_private_through_a_session_and_an_open_one_is_ref
     store = TokenStore(tmp_path / "config" / "andersen-ev" / "tokens.json")
     modes: list[tuple[int, int, tuple[str, ...]]] = []
 
-    async def save(tokens: Tokens | None) -> None:
-        await store.update(tokens)
+    def observe() -> None:
         if store.path.exists():
             entries = tuple(sorted(p.name for p in store.path.parent.iterdir()))
             modes.append((mode(store.path), mode(store.path.parent), entries))
+
+    async def save(tokens: Tokens | None) -> None:
+        await store.update(tokens)
+        await asyncio.to_thread(observe)  # file system calls stay out of the event loop
 
     async with AndersenA2(endpoints=andersen_cloud.endpoints, on_tokens_updated=save) as a2:
         await a2.authenticate(*andersen_credentials)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -12,12 +16,14 @@ from graphql import (
     build_schema,
     execute,
     parse,
+    subscribe,
 )
 
 from andersen_ev.graphql import OPERATION_NAMES, operation_document
 from andersen_ev.testing import AndersenCloud, Charger, EmulatedUser
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
-from andersen_ev.testing.leaf_executor import LeafExecutor
+from andersen_ev.testing.leaf_executor import LeafExecutor, LeafSubscriptionExecutor
+from tests.stream_helpers import until
 
 QUERIES = [
     name
@@ -92,3 +98,33 @@ def test_a_resolver_is_still_called() -> None:
     schema = build_schema("type Query { answer: Int }")
     schema.query_type.fields["answer"].resolve = lambda _source, _info: 42  # type: ignore[union-attr]
     assert run(schema, "{ answer }", root_value={"answer": 1}) == {"data": {"answer": 42}}
+
+
+async def test_subscription_events_answer_the_same(
+    andersen_cloud: AndersenCloud, andersen_user: EmulatedUser, andersen_charger: Charger
+) -> None:
+    """Both executors follow the same charger: one event, two identical answers."""
+    andersen_charger.plug_in()
+    streams: list[AsyncGenerator[ExecutionResult, None]] = []
+    for executor in (None, LeafSubscriptionExecutor):
+        stream = subscribe(
+            executable_schema(),
+            parse(operation_document("deviceStatusUpdated")),
+            context_value=RequestContext(andersen_cloud, andersen_user),
+            variable_values={"id": andersen_charger.id},
+            executor_class=executor,
+        )
+        if inspect.isawaitable(stream):
+            stream = await stream
+        assert isinstance(stream, AsyncGenerator)
+        streams.append(stream)
+    async with aclosing(streams[0]), aclosing(streams[1]):
+        waiting = [asyncio.ensure_future(anext(stream)) for stream in streams]
+        hub = andersen_cloud.state.hub
+        await until(lambda: hub.subscriber_count(andersen_charger.id) == len(streams))
+        andersen_cloud.advance(60)
+        events = [(await event).formatted for event in waiting]
+    assert events[0] == events[1]
+    data = events[1].get("data")
+    assert data is not None
+    assert data["deviceStatusUpdated"]["chargeStatus"]["chargePower"] > 0

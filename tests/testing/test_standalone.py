@@ -25,7 +25,9 @@ async def test_serve_prints_endpoints_and_credentials_then_stops() -> None:
 
     out = Out()
     stop = asyncio.Event()
-    options = build_parser().parse_args(["--email", "me@example.com", "--charger-name", "Garage"])
+    options = await asyncio.to_thread(  # argparse reads the disk (gettext): not in the loop
+        lambda: build_parser().parse_args(["--email", "me@example.com", "--charger-name", "Garage"])
+    )
     task = asyncio.create_task(serve(options, out, stop))
     await written.wait()
     line = json.loads(out.getvalue())

@@ -12,27 +12,47 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
+import argcomplete
+from argcomplete.completers import DirectoriesCompleter
+
 from andersen_ev._version import __version__
-from andersen_ev.cli import account, demo, devices, emulator, logs, schedules, solar
+from andersen_ev.cli import (
+    account,
+    completion,
+    demo,
+    devices,
+    emulator,
+    logs,
+    plan,
+    schedules,
+    solar,
+    watch,
+)
+from andersen_ev.cli.arguments import device_of
 from andersen_ev.cli.config import ENDPOINTS_ENV, Paths, default_config_dir, parse_endpoints
 from andersen_ev.cli.context import Context
-from andersen_ev.cli.errors import ExitCode, explain, one_line
+from andersen_ev.cli.errors import CliError, ExitCode, Hints, explain, one_line
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run"]
 
 _EPILOG: Final = """\
 exit status:
   0    done                      3  not logged in: run 'andersen-ev login'
   1    service or network error  4  no such charger
-  2    usage                     5  the charger did not confirm a command
+  2    usage                     5  a command's outcome is unknown: see 'status'
   130  interrupted (Ctrl-C; 'watch' exits 0)
 
 Try it without a charger or an account: andersen-ev demo
+Tab completion: andersen-ev completion --help
 """
+
+#: Commands that use neither the saved tokens nor a configured cloud: --config-dir and
+#: --endpoints would be ignored, so they are refused.
+_SELF_CONTAINED: Final = frozenset({"demo", "emulator", "completion"})
 
 
 def _directory(text: str) -> Path:
@@ -50,7 +70,7 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where the tokens are kept (default: $XDG_CONFIG_HOME/andersen-ev,"
         " else ~/.config/andersen-ev)",
-    )
+    ).completer = DirectoriesCompleter()  # type: ignore[attr-defined]
     group.add_argument(
         "--endpoints",
         default=argparse.SUPPRESS,
@@ -63,7 +83,7 @@ def _common_options() -> argparse.ArgumentParser:
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="log requests and show tracebacks",
+        help="log requests and the library's warnings, and show tracebacks",
     )
     return common
 
@@ -83,13 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"andersen-ev {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
-    for module in (account, devices, schedules, solar, logs, emulator, demo):
+    for module in (
+        account,
+        devices,
+        watch,
+        schedules,
+        solar,
+        plan,
+        logs,
+        emulator,
+        demo,
+        completion,
+    ):
         module.register(commands, common)
     return parser
 
 
 class _OneLine(logging.Formatter):
-    """Log records as ``andersen-ev: warning: message``, without tracebacks."""
+    """Log records as ``andersen-ev: error: message``, without tracebacks."""
 
     def format(self, record: logging.LogRecord) -> str:
         return f"andersen-ev: {record.levelname.lower()}: {record.getMessage()}"
@@ -98,15 +129,21 @@ class _OneLine(logging.Formatter):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``andersen-ev`` with ``argv`` (default: the process's arguments).
 
+    Under a shell's Tab completion (the script of ``andersen-ev completion``), it prints
+    the completions and exits instead.
+
     Returns:
         The exit status (see :class:`~andersen_ev.cli.errors.ExitCode`).
     """
-    return run(argv, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
-
-
-def run(argv: Sequence[str] | None, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    """:func:`main` with explicit streams."""
     parser = build_parser()
+    argcomplete.autocomplete(parser, always_complete_options=False)
+    return run(argv, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr, parser=parser)
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, stderr: TextIO
+) -> argparse.Namespace | int:
+    """The parsed command line, or the exit status when parsing ended the command."""
     try:
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
@@ -115,9 +152,40 @@ def run(argv: Sequence[str] | None, *, stdin: TextIO, stdout: TextIO, stderr: Te
             return ExitCode.USAGE
         if extra and not getattr(args, "passthrough", False):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        ignored = [
+            option
+            for option, dest in (("--config-dir", "config_dir"), ("--endpoints", "endpoints"))
+            if hasattr(args, dest)
+        ]
+        if args.command in _SELF_CONTAINED and ignored:
+            parser.error(
+                f"'{args.command}' uses neither saved tokens nor a configured cloud:"
+                f" {' and '.join(ignored)} would change nothing"
+            )
+        if getattr(args, "group_json", False) and args.handler is not args.read_handler:
+            parser.error(
+                f"'{args.command} {args.action}' prints no JSON (--json is for reading:"
+                f" 'andersen-ev {args.command} --json')"
+            )
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
     args.extra = extra
+    return args
+
+
+def run(
+    argv: Sequence[str] | None,
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+    parser: argparse.ArgumentParser | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """:func:`main` with explicit streams, parser and environment (default: the process's)."""
+    args = _parse(parser or build_parser(), argv, stderr)
+    if isinstance(args, int):
+        return args
     debug = bool(getattr(args, "debug", False))
     handler = logging.StreamHandler(stderr)
     handler.setFormatter(
@@ -128,9 +196,13 @@ def run(argv: Sequence[str] | None, *, stdin: TextIO, stdout: TextIO, stderr: Te
     logger = logging.getLogger("andersen_ev")
     level = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Without --debug the command says itself what went wrong: the library's warnings
+    # (a refused refresh, a reconnecting stream) would only repeat it in its own terms.
+    logger.setLevel(logging.DEBUG if debug else logging.ERROR)
+    hints = _hints(args)
     try:
-        return _dispatch(args, stdin=stdin, stdout=stdout, stderr=stderr)
+        env = os.environ if environ is None else environ
+        return _dispatch(args, hints, env, stdin=stdin, stdout=stdout, stderr=stderr)
     except KeyboardInterrupt:
         stdout.flush()
         code: int = getattr(args, "interrupt_code", ExitCode.INTERRUPTED)
@@ -142,7 +214,7 @@ def run(argv: Sequence[str] | None, *, stdin: TextIO, stdout: TextIO, stderr: Te
     except Exception as exc:
         if debug:
             raise
-        code, message, hint = explain(exc)
+        code, message, hint = explain(exc, hints)
         stderr.write(one_line(message, hint))
         return code
     finally:
@@ -150,15 +222,46 @@ def run(argv: Sequence[str] | None, *, stdin: TextIO, stdout: TextIO, stderr: Te
         logger.setLevel(level)
 
 
-def _dispatch(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    override = getattr(args, "endpoints", None) or os.environ.get(ENDPOINTS_ENV) or None
-    source = "--endpoints" if getattr(args, "endpoints", None) else ENDPOINTS_ENV
+def _hints(args: argparse.Namespace) -> Hints:
+    """How the command was run: the options its hints must repeat."""
+    options: list[str] = []
+    if hasattr(args, "config_dir"):
+        options += ["--config-dir", str(args.config_dir)]
+    if hasattr(args, "endpoints"):
+        options += ["--endpoints", args.endpoints]
+    action = getattr(args, "action", None)
+    try:
+        device = device_of(args)
+    except CliError:  # named twice: the command itself reports it
+        device = None
+    return Hints(
+        command=(args.command, *([action] if action else [])),
+        options=tuple(options),
+        device=device,
+    )
+
+
+def _dispatch(
+    args: argparse.Namespace,
+    hints: Hints,
+    environ: Mapping[str, str],
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    given = getattr(args, "endpoints", None)
+    own_cloud = args.command in _SELF_CONTAINED  # the variable is for the other commands
+    override = given or (None if own_cloud else environ.get(ENDPOINTS_ENV)) or None
+    source = "--endpoints" if given else ENDPOINTS_ENV
     ctx = Context(
-        paths=Paths(getattr(args, "config_dir", None) or default_config_dir()),
+        paths=Paths(getattr(args, "config_dir", None) or default_config_dir(environ)),
         endpoints_override=parse_endpoints(override, source) if override else None,
         stdin=stdin,
         stdout=stdout,
         stderr=stderr,
+        hints=hints,
+        environ=environ,
     )
     prepare = getattr(args, "prepare", None)
     if prepare is not None:

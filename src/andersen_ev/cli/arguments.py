@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Final, TypeAlias
 
 from andersen_ev.cli.context import Context
+from andersen_ev.cli.errors import CliError, ExitCode
 from andersen_ev.models import DayMap
 
 __all__ = [
@@ -20,9 +21,12 @@ __all__ = [
     "add_wait",
     "clock",
     "confirm_of",
+    "count",
     "day_map",
     "device_of",
     "iso_date",
+    "no_completion",
+    "non_negative",
     "percentage",
     "positive",
     "wants_json",
@@ -58,24 +62,35 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 def wants_json(args: argparse.Namespace) -> bool:
     """Whether ``--json`` was given (before or after a sub-action)."""
-    return bool(getattr(args, "json", False))
+    return bool(getattr(args, "json", False) or getattr(args, "group_json", False))
 
 
 def add_device(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
     """``[DEVICE]`` and ``-d/--device``: a charger's name or id (default: the only one)."""
     what = "the charger's name or id (default: the account's only charger)"
-    if positional:
+    actions = [
         parser.add_argument(
-            "device", nargs="?", default=argparse.SUPPRESS, metavar="DEVICE", help=what
+            "-d",
+            "--device",
+            dest="device_option",
+            default=argparse.SUPPRESS,
+            metavar="DEVICE",
+            help=what,
         )
-    parser.add_argument(
-        "-d",
-        "--device",
-        dest="device_option",
-        default=argparse.SUPPRESS,
-        metavar="DEVICE",
-        help=what,
-    )
+    ]
+    if positional:
+        actions.append(
+            parser.add_argument(
+                "device", nargs="?", default=argparse.SUPPRESS, metavar="DEVICE", help=what
+            )
+        )
+    for action in actions:  # Tab offers no file names where a charger is wanted
+        action.completer = no_completion  # type: ignore[attr-defined]
+
+
+def no_completion(**_: object) -> tuple[str, ...]:
+    """An argcomplete completer that offers nothing (names only the service knows)."""
+    return ()
 
 
 def add_group(
@@ -94,9 +109,15 @@ def add_group(
     """
     group = commands.add_parser(name, parents=[common], help=help, description=description)
     add_device(group, positional=False)
-    add_json(group)
+    group.add_argument(  # before an action, --json is for the read action only
+        "--json",
+        dest="group_json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print JSON (snake_case keys) instead of text",
+    )
     read_name, read_help, handler = read
-    group.set_defaults(handler=handler)
+    group.set_defaults(handler=handler, read_handler=handler)
     actions = group.add_subparsers(title="actions", dest="action", metavar="ACTION")
     reader = actions.add_parser(read_name, parents=[common], help=read_help)
     add_device(reader)
@@ -106,9 +127,19 @@ def add_group(
 
 
 def device_of(args: argparse.Namespace) -> str | None:
-    """The charger the user named, positionally or with ``--device``."""
+    """The charger the user named, positionally or with ``--device``.
+
+    Raises:
+        CliError: two different chargers were named (exit code 2).
+    """
     positional: str | None = getattr(args, "device", None)
     option: str | None = getattr(args, "device_option", None)
+    if positional is not None and option is not None and positional != option:
+        raise CliError(
+            f"two chargers named: {positional!r} and --device {option!r}",
+            hint="name one charger per command",
+            code=ExitCode.USAGE,
+        )
     return positional or option
 
 
@@ -137,23 +168,45 @@ def confirm_of(args: argparse.Namespace) -> float | bool:
     return seconds
 
 
-def positive(text: str) -> float:
-    """A positive number of seconds."""
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def positive(text: str) -> float:
+    """A positive number of seconds."""
+    if not _number(text) > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
+    return float(text)
+
+
+def non_negative(text: str) -> float:
+    """A number, 0 or more."""
+    if not _number(text) >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return float(text)
+
+
+def count(text: str) -> int:
+    """A whole number, 1 or more."""
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
 
 
 def percentage(text: str) -> int:
     """A whole percentage, 0-100."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _whole(text)
     if not 0 <= value <= 100:  # noqa: PLR2004
         raise argparse.ArgumentTypeError(f"must be from 0 to 100, got {value}")
     return value

@@ -4,7 +4,9 @@ Files live in ``$XDG_CONFIG_HOME/andersen-ev`` (``~/.config/andersen-ev`` by def
 ``--config-dir``): ``tokens.json``, the :class:`~andersen_ev.TokenStore` written by
 ``login`` (mode 0600; tokens and the remembered-device secret, never the password), and
 ``endpoints.json`` when ``login`` was pointed at another cloud than production (an
-emulator), so that later commands talk to the same one.
+emulator), so that later commands talk to the same one, and ``plan-<device id>.json``
+while a charging plan applied by ``plan --apply`` is in force (what ``plan --restore``
+puts back).
 
 The cloud is chosen, first match wins, by ``--endpoints``, by the environment variable
 ``ANDERSEN_EV_ENDPOINTS``, by ``endpoints.json`` (not for ``login``), else production. The
@@ -65,6 +67,11 @@ class Paths:
     def endpoints(self) -> Path:
         """Where ``login`` records a cloud other than production."""
         return self.directory / "endpoints.json"
+
+    def saved_plan(self, device_id: str) -> Path:
+        """What ``plan --apply`` changed on ``device_id``, for ``plan --restore``."""
+        safe = "".join(char if char.isalnum() or char in "-_" else "_" for char in device_id)
+        return self.directory / f"plan-{safe}.json"
 
 
 def parse_endpoints(value: str, source: str) -> Endpoints:

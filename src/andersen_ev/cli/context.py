@@ -3,21 +3,52 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
+from andersen_ev.auth import Tokens
 from andersen_ev.cli.config import Paths, load_endpoints
-from andersen_ev.cli.errors import CliError, ExitCode
+from andersen_ev.cli.errors import CliError, ExitCode, Hints, one_line
 from andersen_ev.client import AndersenA2
 from andersen_ev.const import PRODUCTION, Endpoints
-from andersen_ev.exceptions import InvalidInputError
+from andersen_ev.exceptions import InvalidInputError, TokenStoreError
 from andersen_ev.models import Device
 from andersen_ev.queries import device_listing
 from andersen_ev.token_store import TokenStore
 
-__all__ = ["Context"]
+__all__ = ["Context", "TokenSaver"]
+
+
+class TokenSaver:
+    """An ``on_tokens_updated`` callback that saves to the store and never raises.
+
+    A token file that cannot be written is one warning on stderr (the tokens in use stay
+    valid, and the next command refreshes them again), remembered in :attr:`failure` for
+    ``login``, which cannot do without the file.
+    """
+
+    def __init__(self, store: TokenStore, stderr: TextIO) -> None:
+        self.store = store
+        self.stderr = stderr
+        self.failure: TokenStoreError | None = None
+
+    async def __call__(self, tokens: Tokens | None) -> None:
+        """Save ``tokens`` (delete the file for None); a failure is a warning."""
+        try:
+            await self.store.update(tokens)
+        except TokenStoreError as exc:
+            if self.failure is None:
+                self.stderr.write(
+                    one_line(
+                        f"the refreshed tokens were not saved: {exc}",
+                        "they work for this command; the next one refreshes them again",
+                        prefix="andersen-ev: warning: ",
+                    )
+                )
+            self.failure = exc
 
 
 @dataclass
@@ -31,6 +62,8 @@ class Context:
         stdout: Results.
         stderr: Prompts' companions, warnings and errors.
         confirm_interval: Seconds between status reads while a command is confirmed.
+        hints: How the command was run, for the hints of its errors.
+        environ: The environment variables (``ANDERSEN_EV_EMAIL`` ...).
     """
 
     paths: Paths
@@ -39,6 +72,8 @@ class Context:
     stdout: TextIO
     stderr: TextIO
     confirm_interval: float = 1.5
+    hints: Hints = field(default_factory=Hints)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property
     def store(self) -> TokenStore:
@@ -49,7 +84,12 @@ class Context:
         """The cloud to talk to: the override, else what ``login`` recorded, else production."""
         if self.endpoints_override is not None:
             return self.endpoints_override
-        return await asyncio.to_thread(load_endpoints, self.paths) or PRODUCTION
+        recorded = await asyncio.to_thread(load_endpoints, self.paths)
+        if recorded is None:
+            return PRODUCTION
+        if not self.hints.login_options:  # login reads no record: it must be told
+            self.hints.login_options = ("--endpoints", str(self.paths.endpoints))
+        return recorded
 
     def write(self, text: str = "") -> None:
         """Write a line of output."""
@@ -64,17 +104,18 @@ class Context:
             CliError: nobody is logged in (exit code 3).
         """
         store = self.store
+        endpoints = await self.endpoints()
         tokens = await store.load()
         if tokens is None:
             raise CliError(
                 f"not logged in (no tokens in {self.paths.tokens})",
-                hint="run 'andersen-ev login'",
+                hint=f"run '{self.hints.login()}'",
                 code=ExitCode.AUTH,
             )
         async with AndersenA2(
-            endpoints=await self.endpoints(),
+            endpoints=endpoints,
             tokens=tokens,
-            on_tokens_updated=store.update,
+            on_tokens_updated=TokenSaver(store, self.stderr),
             confirm_interval=self.confirm_interval,
         ) as a2:
             yield a2

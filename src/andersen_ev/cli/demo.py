@@ -10,6 +10,7 @@ login is left alone.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import shlex
 import tempfile
@@ -72,7 +73,8 @@ class _Tour:
         from andersen_ev.cli.app import build_parser  # noqa: PLC0415 - app imports this module
 
         self.ctx.write(f"$ andersen-ev {shlex.join(argv)}{note}")
-        args = build_parser().parse_args(argv)
+        # argparse looks translations up on disk (gettext): parse in a thread, not the loop
+        args = await asyncio.to_thread(lambda: build_parser().parse_args(argv))
         self.ctx.stdin = io.StringIO(stdin)
         if getattr(args, "prepare", None) is not None:
             args.prepare(self.ctx, args)
@@ -89,7 +91,10 @@ async def _demo(ctx: Context, args: argparse.Namespace) -> int:
         "andersen-ev demo: the command line against a local emulator of the Andersen cloud."
         "\nNothing here reaches the real service, and your own login (if any) is untouched."
     )
-    with tempfile.TemporaryDirectory(prefix="andersen-ev-demo-") as directory:
+    # made and removed in a thread: file system calls do not belong in the event loop
+    temporary = await asyncio.to_thread(tempfile.TemporaryDirectory, prefix="andersen-ev-demo-")
+    try:
+        directory = temporary.name
         async with AndersenCloud() as cloud:
             user = cloud.add_user(DEMO_EMAIL, DEMO_PASSWORD)
             charger = cloud.add_charger(user, name="Driveway", sysUserLock=True)
@@ -142,6 +147,8 @@ async def _demo(ctx: Context, args: argparse.Namespace) -> int:
             charger.unplug()
             tour.say("Unplug the car: the session is now in the charge log (newest first).")
             await tour.run(["logs", "--limit", "3"])
+    finally:
+        await asyncio.to_thread(temporary.cleanup)
     ctx.write(
         f"\nDone in {time.monotonic() - began:.1f} s. Next: 'andersen-ev --help', the"
         " README's Python example, or 'andersen-ev emulator' to test your own code."

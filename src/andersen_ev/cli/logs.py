@@ -6,7 +6,15 @@ import argparse
 import csv
 from typing import Final
 
-from andersen_ev.cli.arguments import Commands, add_device, device_of, iso_date, wants_json
+from andersen_ev.cli.arguments import (
+    Commands,
+    add_device,
+    count,
+    device_of,
+    iso_date,
+    non_negative,
+    wants_json,
+)
 from andersen_ev.cli.context import Context
 from andersen_ev.cli.errors import ExitCode
 from andersen_ev.cli.output import duration_text, model_data, table, write_json
@@ -42,7 +50,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
     add_device(logs)
     logs.add_argument(
         "--limit",
-        type=int,
+        type=count,
         default=DEFAULT_LIMIT,
         metavar="N",
         help=f"at most N sessions (default {DEFAULT_LIMIT})",
@@ -51,7 +59,7 @@ def register(commands: Commands, common: argparse.ArgumentParser) -> None:
         "--since", type=iso_date, metavar="DATE", help="sessions from DATE (YYYY-MM-DD) on"
     )
     logs.add_argument(
-        "--min-energy", type=float, metavar="KWH", help="sessions of at least KWH only"
+        "--min-energy", type=non_negative, metavar="KWH", help="sessions of at least KWH only"
     )
     form = logs.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="print CSV (with a header row)")

@@ -9,16 +9,18 @@ from typing import Any, Final, TextIO
 
 from pydantic import BaseModel
 
-from andersen_ev.models import DayMap, Device, DeviceStatus, EvseState, ScheduleSlot
+from andersen_ev.models import DayMap, Device, DeviceStatus, EvseState, Schedule, ScheduleSlot
 
 __all__ = [
     "days_text",
+    "device_data",
     "duration_text",
     "model_data",
     "slot_text",
     "state_text",
     "status_lines",
     "table",
+    "watch_fields",
     "watch_line",
     "write_json",
 ]
@@ -115,7 +117,7 @@ def _clock(hour: int | None, minute: int | None) -> str:
     return "--:--" if hour is None or minute is None else f"{hour:02d}:{minute:02d}"
 
 
-def slot_text(slot: ScheduleSlot) -> str:
+def slot_text(slot: ScheduleSlot | Schedule) -> str:
     """``00:30-04:30 every day``."""
     start = _clock(slot.start_hour, slot.start_minute)
     end = _clock(slot.end_hour, slot.end_minute)
@@ -163,12 +165,26 @@ def status_lines(device: Device, status: DeviceStatus) -> list[str]:
     return [f"{title} ({device.id})", *(f"  {label:<10} {value}" for label, value in rows)]
 
 
-def watch_line(status: DeviceStatus, when: datetime) -> str:
-    """One line of ``watch``: time, state, power, session energy and duration."""
+def watch_fields(status: DeviceStatus) -> str:
+    """What ``watch`` shows of a status: state, power, session energy and duration."""
     session = status.charge_status
     return (
-        f"{when:%H:%M:%S}  {state_text(status):<28} "
+        f"{state_text(status):<28} "
         f"{_number(status.charge_power, 'kW', 2):>9}  "
         f"{_number(session.charge_energy_total if session else None, 'kWh', 3):>11}  "
         f"{duration_text(session.duration if session else None):>8}"
     )
+
+
+def watch_line(status: DeviceStatus, when: datetime) -> str:
+    """One line of ``watch``: the time, then :func:`watch_fields`."""
+    return f"{when:%H:%M:%S}  {watch_fields(status)}"
+
+
+def device_data(device: Device) -> dict[str, Any]:
+    """A charger as JSON-ready data, its name in the app first (``friendly_name``).
+
+    ``name`` is the device name printed on the unit, as in the library's model.
+    """
+    named = {"friendly_name": device.friendly_name} if device.friendly_name else {}
+    return {"id": device.id, **named, **model_data(device)}

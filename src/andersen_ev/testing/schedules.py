@@ -61,6 +61,11 @@ def _zone(region: str) -> ZoneInfo | None:
         return None
 
 
+# the chargers' default zone (device_fields.py) is read here, at import, rather than in an
+# event loop's first status
+_zone("Europe/London")
+
+
 def local_time(moment: datetime, region: object) -> tuple[datetime, bool]:
     """``moment`` as naive local time in ``region``, and whether summer time is on.
 

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final
 
 __all__ = ["RefreshGrant", "TokenError", "TokenService"]
@@ -137,6 +138,15 @@ def _process_key() -> _RsaKey:
         if _PROCESS_KEY is None:
             _PROCESS_KEY = _RsaKey.generate()
         return _PROCESS_KEY
+
+
+@lru_cache(maxsize=1024)
+def _signed_here(message: bytes, signature: bytes) -> bool:
+    """Whether the process key signed ``message`` (kept: clients resend the same token).
+
+    Each check is a modular exponentiation; revocation and expiry are checked every time.
+    """
+    return _process_key().verify(message, signature)
 
 
 @dataclass
@@ -277,7 +287,7 @@ class TokenService:
         key = _process_key()
         if not isinstance(header, dict) or header.get("alg") != "RS256":
             raise TokenError("malformed")
-        if header.get("kid") != key.kid or not key.verify(
+        if header.get("kid") != key.kid or not _signed_here(
             f"{header_b64}.{payload_b64}".encode(), signature
         ):
             raise TokenError("invalid signature")

@@ -37,7 +37,7 @@ from graphql.pyutils import AwaitableOrValue
 from andersen_ev.testing.checked_documents import checked_document
 from andersen_ev.testing.executable_schema import RequestContext, executable_schema
 from andersen_ev.testing.graphql_http import UNAUTHENTICATED_MESSAGE
-from andersen_ev.testing.leaf_executor import LeafExecutor
+from andersen_ev.testing.leaf_executor import LeafExecutor, LeafSubscriptionExecutor
 from andersen_ev.testing.tokens import TokenError
 from andersen_ev.testing.wire_variants import vary
 
@@ -366,7 +366,11 @@ class Connection(ABC):
             )
             result = await _settled(outcome)
             return _one(result)
-        stream = await _settled(subscribe(executable_schema(), request.document, **arguments))
+        schema, document = executable_schema(), request.document
+        subscribing = subscribe(
+            schema, document, executor_class=LeafSubscriptionExecutor, **arguments
+        )
+        stream = await _settled(subscribing)
         if isinstance(stream, ExecutionResult):
             return list(stream.errors or ())
         self.cloud.stats.subscriptions_started += 1
