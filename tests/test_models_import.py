@@ -1,8 +1,8 @@
 """Importing the library builds no validator (issue 16): models and adapters build on first use.
 
-Building pydantic validators was most of ``import andersen_ev``'s own cost, and building the
-first one loads pydantic's plugins (``importlib.metadata`` scanning every installed
-distribution). The check runs in a fresh interpreter, where nothing has been built yet.
+Building pydantic validators was most of ``import andersen_ev``'s own cost. pydantic's
+plugins (``importlib.metadata`` scanning every installed distribution) are still looked for
+at import, off the event loop. The check runs in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -51,8 +51,10 @@ async def test_nothing_is_built_at_import(children: Children) -> None:
     assert done.returncode == 0, done.stderr
     after_import = json.loads(done.stdout)
     assert after_import["built"] == []  # no model's validator
-    assert after_import["adapters"] == 0  # no TypeAdapter
-    assert after_import["metadata"] is False  # so pydantic's plugins were not looked for
+    assert after_import["adapters"] <= 1  # at most the one that loads pydantic's plugins
+    # pydantic looks for its plugins (file system calls) when it builds its first
+    # validator: done at import, so that a model first used in a coroutine does not block
+    assert after_import["metadata"] is True
     assert "andersen_ev.models.status.DeviceStatus" in after_import["models"]
     assert "andersen_ev.auth.tokens.Tokens" in after_import["models"]
 

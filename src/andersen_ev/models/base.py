@@ -21,6 +21,19 @@ T = TypeVar("T")
 _Exclude = dict[str, Any]
 
 
+def _load_pydantic_plugins() -> None:
+    """Have pydantic look for its plugins now, at import, not on the event loop.
+
+    pydantic reads every installed distribution's metadata (file system calls) when it
+    builds its first validator. The models build on first use, which is often in a
+    coroutine: a one-validator adapter built here does that search off the loop, once.
+    """
+    TypeAdapter(bool)
+
+
+_load_pydantic_plugins()
+
+
 class WireModel(BaseModel):
     """Base of every model read from the service: camelCase aliases, unknown fields ignored.
 
