@@ -67,7 +67,9 @@ DEFAULT_CONFIRM_TIMEOUT: Final = 30.0
 #: Seconds between status reads while confirming (other clients wait ~1.5 s).
 DEFAULT_CONFIRM_INTERVAL: Final = 1.5
 #: The schedule ``create_schedule`` writes when given none (the seed's default).
-DEFAULT_SCHEDULE: Final = Schedule(start_hour=0, start_minute=30, end_hour=4, end_minute=30)
+DEFAULT_SCHEDULE: Final = Schedule.model_construct(  # valid; built without building Schedule
+    start_hour=0, start_minute=30, end_hour=4, end_minute=30
+)
 _LOG = logging.getLogger(__name__)
 _R = TypeVar("_R")
 

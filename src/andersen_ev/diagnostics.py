@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any, Final
 from andersen_ev._version import __version__
 from andersen_ev.exceptions import AndersenError
 from andersen_ev.graphql import schema_sdl
+from andersen_ev.models import DeviceStatus
 
 if TYPE_CHECKING:
     from andersen_ev.client import AndersenA2
 
 __all__ = ["REDACTED_STATUS_FIELDS", "snapshot"]
 
-#: Status fields left out: they identify the home network or the unit.
-REDACTED_STATUS_FIELDS: Final = frozenset({"sysSSID", "konnectSerial"})
+#: Status fields left out (wire names): the models' personal fields (``TO_REDACT``).
+REDACTED_STATUS_FIELDS: Final = frozenset(map(DeviceStatus.wire_name, DeviceStatus.TO_REDACT))
 
 
 async def snapshot(client: AndersenA2) -> dict[str, Any]:
@@ -48,15 +49,6 @@ async def snapshot(client: AndersenA2) -> dict[str, Any]:
         except AndersenError as exc:
             entry["error"] = f"{type(exc).__name__}: {exc}"
         else:
-            entry["status"] = status.model_dump(
-                mode="json", by_alias=True, exclude=set(_snake(REDACTED_STATUS_FIELDS))
-            )
+            entry["status"] = status.redacted()
         report["devices"].append(entry)
     return report
-
-
-def _snake(wire_names: frozenset[str]) -> list[str]:
-    from andersen_ev.models import DeviceStatus  # noqa: PLC0415 - keeps this module light
-
-    by_alias = {field.alias or name: name for name, field in DeviceStatus.model_fields.items()}
-    return [by_alias[name] for name in wire_names]

@@ -70,19 +70,24 @@ class Result(Generic[T]):
     """
 
     annotation: Any
-    adapter: TypeAdapter[T]
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[T]:
+        """Built on first use: building adapters at import would build every model then."""
+        adapter: TypeAdapter[T] = TypeAdapter(self.annotation)
+        return adapter
 
 
 def single(model: type[M]) -> Result[M]:
     """Exactly one ``model``: a null is an error."""
-    return Result(model, TypeAdapter(model))
+    result: Result[M] = Result(model)
+    return result
 
 
 def optional(kind: type[V]) -> Result[V | None]:
     """A ``kind`` or None (the service answers null)."""
-    annotation: Any = kind | None
-    adapter: TypeAdapter[V | None] = TypeAdapter(annotation)
-    return Result(annotation, adapter)
+    result: Result[V | None] = Result(kind | None)
+    return result
 
 
 def items(model: type[M]) -> Result[list[M]]:
@@ -95,15 +100,14 @@ def items(model: type[M]) -> Result[list[M]]:
         BeforeValidator(_empty_list_if_null),
         AfterValidator(_without_nulls),
     ]
-    adapter: TypeAdapter[list[M]] = TypeAdapter(annotation)
-    return Result(annotation, adapter)
+    result: Result[list[M]] = Result(annotation)
+    return result
 
 
 def or_empty(model: type[M]) -> Result[M]:
     """A ``model``, empty (all fields unset) when the service answers null."""
-    annotation: Any = Annotated[model, BeforeValidator(_empty_object_if_null)]
-    adapter: TypeAdapter[M] = TypeAdapter(annotation)
-    return Result(annotation, adapter)
+    result: Result[M] = Result(Annotated[model, BeforeValidator(_empty_object_if_null)])
+    return result
 
 
 def _empty_list_if_null(value: object) -> object:
@@ -120,7 +124,7 @@ def _empty_object_if_null(value: object) -> object:
 
 OPTIONAL_TEXT: Final = optional(str)
 OPTIONAL_FLAG: Final = optional(bool)
-JSON: Final[Result[JsonValue]] = Result(JsonValue, TypeAdapter(JsonValue))
+JSON: Final[Result[JsonValue]] = Result(JsonValue)
 
 
 @dataclass(frozen=True, eq=False)

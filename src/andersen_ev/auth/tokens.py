@@ -70,7 +70,7 @@ class Tokens(BaseModel):
     one with the same ``login_at`` belong to the same login.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     id_token: SecretStr
     """The bearer token for the Andersen GraphQL API."""

@@ -33,7 +33,7 @@ def _not_bool(value: Any) -> Any:
 #: A finite price: int, float, Decimal or numeric string; NaN, infinities and booleans refused.
 Price = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_FROZEN = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # built on first use
 
 
 class PricePeriod(BaseModel):

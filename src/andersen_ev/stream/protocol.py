@@ -18,10 +18,11 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 from andersen_ev.graphql import operation_document
 from andersen_ev.models import DeviceStatus
+from andersen_ev.models.base import LazyAdapter
 from andersen_ev.stream.settings import StreamSettings
 from andersen_ev.wire import MAX_REPLY_BYTES
 
@@ -101,16 +102,20 @@ def init_message(token: str) -> str:
 
 
 class _EventData(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on the first frame, not at import
     device_status_updated: DeviceStatus | None = Field(default=None, alias="deviceStatusUpdated")
 
 
 class _Result(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     data: _EventData | None = None
     errors: list[Any] | None = None
 
 
 class DataFrame(BaseModel):
     """``data`` (``graphql-ws``) or ``next`` (``graphql-transport-ws``): an operation's result."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: Literal["data", "next"]
     id: str
@@ -120,13 +125,16 @@ class DataFrame(BaseModel):
 class ControlFrame(BaseModel):
     """Every other frame this client knows; other types fail with ``union_tag_invalid``."""
 
+    model_config = ConfigDict(defer_build=True)
+
     type: Literal["connection_ack", "ka", "ping", "pong", "complete", "error", "connection_error"]
     id: str | None = None
     payload: Any = None
 
 
 #: Validates a frame's JSON text (``FRAME.validate_json``): raises ``ValidationError``.
-FRAME: Final[TypeAdapter[DataFrame | ControlFrame]] = TypeAdapter(
+#: Built on the first frame (a module-level ``TypeAdapter`` would build at import).
+FRAME: Final[LazyAdapter[DataFrame | ControlFrame]] = LazyAdapter(
     Annotated[DataFrame | ControlFrame, Field(discriminator="type")]
 )
 

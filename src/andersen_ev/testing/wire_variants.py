@@ -15,13 +15,31 @@ emulator rewrites every GraphQL answer and subscription event so:
 
 Opaque JSON values (``loraDevices``, ``deviceCalculatedPowerLogsBinned``) are left alone:
 they have no schema to vary from. Timestamps are strings already.
+
+:func:`vary` is the one form the emulator sends. :func:`forms` lists every form a value of a
+GraphQL scalar type may take on the wire (the service notes' "Types on the wire": integers
+as text, padded text or floats; floats as text or exponent form; booleans as 0/1, ``1.0``
+or text; timestamps in other ISO-8601 spellings), and :func:`vary_typed` varies a whole
+value by its GraphQL type, leaving the choice of each form (and of dropping nulls and
+adding unknown keys) to a caller's ``choose``: the library's property tests draw those
+choices with hypothesis, and :func:`vary`'s forms are among them (a test checks it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
 
-__all__ = ["AS_FLOAT", "AS_STRING", "UNKNOWN_KEYS", "vary"]
+from graphql import (
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    get_named_type,
+    get_nullable_type,
+)
+
+__all__ = ["AS_FLOAT", "AS_STRING", "UNKNOWN_KEYS", "Choose", "forms", "vary", "vary_typed"]
 
 #: Fields sent as strings in the variant form.
 AS_STRING: Final = frozenset(
@@ -90,3 +108,95 @@ def _as_float(value: object) -> object:
     if isinstance(value, bool | int):
         return float(value)
     return value
+
+
+# -- every form, by GraphQL type ------------------------------------------------------------------
+
+Choose = Callable[[Sequence[Any]], Any]
+"""Picks one of the options it is given (the caller's source of variety)."""
+
+_ONE_HOUR_EAST: Final = timezone(timedelta(hours=1))
+
+
+def _int_forms(value: int) -> list[object]:
+    return [value, str(value), f" {value}\t", float(value), f"{float(value)}"]
+
+
+def _float_forms(value: float) -> list[object]:
+    found: list[object] = [value, repr(value), f" {value!r} ", f"{value:.17e}"]
+    if value.is_integer():
+        found.append(int(value))
+    return found
+
+
+def _bool_forms(value: bool) -> list[object]:
+    word = str(value)
+    return [value, int(value), float(value), str(int(value)), word.lower(), word, word.upper()]
+
+
+def _date_forms(value: str) -> list[object]:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return [value]
+    utc = moment.astimezone(UTC)
+    found: list[object] = [
+        value,
+        utc.isoformat(),
+        utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        moment.astimezone(_ONE_HOUR_EAST).isoformat(),
+    ]
+    if utc.microsecond == 0:
+        found.append(int(utc.timestamp()))  # seconds since the epoch
+    return found
+
+
+_FORMS: Final[dict[str, Callable[[Any], list[object]]]] = {
+    "Int": _int_forms,
+    "Float": _float_forms,
+    "Boolean": _bool_forms,
+    "Date": _date_forms,
+}
+
+
+def forms(value: object, type_name: str) -> list[object]:
+    """Every wire form of ``value``, a canonical value of the GraphQL scalar ``type_name``.
+
+    The canonical value comes first. Types without variants (``String``, ``ID``, ``JSON``)
+    and values that do not fit their type have only themselves.
+    """
+    maker = _FORMS.get(type_name)
+    if maker is None or value is None or isinstance(value, bool) != (type_name == "Boolean"):
+        return [value]
+    if type_name == "Float" and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, str | int | float):
+        return [value]
+    return maker(value)
+
+
+def vary_typed(value: Any, kind: GraphQLOutputType, choose: Choose) -> Any:
+    """``value``, of GraphQL type ``kind``, with each leaf in a form ``choose`` picks.
+
+    In objects, ``choose`` also decides whether each null is left out and which of
+    :data:`UNKNOWN_KEYS` are added (from the options ``[False, True]`` and the keys).
+    """
+    if value is None:
+        return None
+    nullable = get_nullable_type(kind)
+    if isinstance(nullable, GraphQLList):
+        return [vary_typed(item, nullable.of_type, choose) for item in value]
+    named = get_named_type(nullable)
+    if isinstance(named, GraphQLObjectType):
+        return _vary_object(value, named, choose)
+    return choose(forms(value, named.name))
+
+
+def _vary_object(value: dict[str, Any], kind: GraphQLObjectType, choose: Choose) -> Any:
+    varied: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None and choose([False, True]):
+            continue  # a null may as well be missing
+        field = kind.fields.get(key)
+        varied[key] = item if field is None else vary_typed(item, field.type, choose)
+    added = {key: item for key, item in UNKNOWN_KEYS.items() if key not in kind.fields}
+    return varied | {key: item for key, item in added.items() if choose([False, True])}
