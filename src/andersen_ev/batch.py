@@ -21,6 +21,7 @@ of the real one) make the batch fall back to ``getDeviceStatus`` per device, a f
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -73,19 +74,27 @@ def batch_document(size: int) -> str:
 class _Device(BaseModel):
     """One ``dN`` of a batched reply."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     device_status: DeviceStatus | None = Field(default=None, alias="deviceStatus")
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     data: dict[str, _Device | None]
 
 
-_ENVELOPE: Final = TypeAdapter(_Envelope)
-_DEVICE: Final = TypeAdapter(_Device | None)
+@functools.cache
+def _envelope() -> TypeAdapter[_Envelope]:
+    """The batched reply's adapter, built on first use (``import andersen_ev`` builds none)."""
+    return TypeAdapter(_Envelope)
+
+
+@functools.cache
+def _device() -> TypeAdapter[_Device | None]:
+    """One alias's adapter, built on first use."""
+    return TypeAdapter(_Device | None)
 
 
 async def read_batch(
@@ -180,7 +189,7 @@ def _index(alias: object, size: int) -> int | None:
 
 def _outcomes(reply: GraphQLResult, device_ids: Sequence[str]) -> dict[str, Outcome]:
     """What each ``dN`` of a successful reply says about its device."""
-    fast = reply.validate(_ENVELOPE)
+    fast = reply.validate(_envelope())
     if fast is not None:  # the common case: validated straight from the JSON text
         return {
             device_id: _outcome(device_id, fast.data.get(f"d{n}"))
@@ -195,7 +204,7 @@ def _outcomes(reply: GraphQLResult, device_ids: Sequence[str]) -> dict[str, Outc
 
 def _checked(device_id: str, alias: str, value: object) -> Outcome:
     try:
-        return _outcome(device_id, _DEVICE.validate_python(value))
+        return _outcome(device_id, _device().validate_python(value))
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         where = ".".join([alias, *(str(part) for part in error["loc"])])
