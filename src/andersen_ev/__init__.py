@@ -41,6 +41,7 @@ from andersen_ev.models import (
     CommandResult,
     DayMap,
     Device,
+    DeviceIdentity,
     DeviceInfo,
     DeviceStatus,
     EvseState,
@@ -49,6 +50,7 @@ from andersen_ev.models import (
     Schedule,
     ScheduleSlot,
     SolarSettings,
+    Unit,
 )
 from andersen_ev.plan_control import AppliedPlan
 from andersen_ev.retry import RetryPolicy
@@ -82,6 +84,7 @@ __all__ = [
     "CommandResult",
     "DayMap",
     "Device",
+    "DeviceIdentity",
     "DeviceInfo",
     "DeviceNotFoundError",
     "DeviceStatus",
@@ -115,6 +118,7 @@ __all__ = [
     "TokenStore",
     "TokenStoreError",
     "Tokens",
+    "Unit",
     "UnsupportedChallengeError",
     "__version__",
 ]
