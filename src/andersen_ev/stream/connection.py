@@ -11,8 +11,9 @@ Every websocket goes out on a new TCP (and TLS) connection, never on one the ses
 for HTTP requests: a pooled connection may be dead without anybody knowing (the snapshot
 queries' connection, after a half-open stall), and an upgrade sent on it would wait out the
 whole ``connect_timeout``. aiohttp picks pooled connections by a key that includes the TLS
-``server_hostname``; the websocket names its host there (what TLS checks anyway), HTTP
-requests do not, so the two never share a connection. Websocket connections are closed, not
+``server_hostname`` (since aiohttp 3.14.1, the declared floor); the websocket names its
+host there (what TLS checks anyway), HTTP requests do not, so the two never share a
+connection. Websocket connections are closed, not
 pooled, when they end, so each connect finds no connection to reuse.
 """
 
