@@ -1,4 +1,4 @@
-"""The seed's one-shot job (andersen-ev 0.1.4, its own venv): log in, read a status, exit.
+"""The seed's one-shot job (andersen-ev 0.1.4, its own venv): log in, read the charger, exit.
 
 Run by benchmarks/cold.py with the seed venv's python, as a whole process whose CPU is
 counted: ``python seed_cold.py '<JSON line of python -m andersen_ev.testing>'``. This is
@@ -18,7 +18,7 @@ def main() -> None:
     andersen.ANDERSEN_GRAPHQL_PROD = url
     client = andersen.AndersenA2()
     client.authenticate(line["email"], line["password"])
-    client.get_device_status(line["device_id"])
+    client.get_device(line["device_id"])  # 0.1.4 reads the status with the device
 
 
 if __name__ == "__main__":
