@@ -102,7 +102,14 @@ class _WireNumber:
         self, source: object, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         del source, handler  # the schema is the same whatever the annotated type says
-        text = core_schema.str_schema(max_length=MAX_NUMBER_TEXT)
+        # padded text (" 0\t") is stripped here: pydantic-core's own number parsing only
+        # learned to strip it after 2.7 (the declared floor), so the rule is ours
+        text = core_schema.chain_schema(
+            [
+                core_schema.str_schema(max_length=MAX_NUMBER_TEXT),  # padding counts
+                core_schema.str_schema(strip_whitespace=True),
+            ]
+        )
         choices: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]]
         if self.integer:
             exact: core_schema.CoreSchema = core_schema.int_schema(
@@ -112,10 +119,16 @@ class _WireNumber:
                 ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE
             )
             number = core_schema.float_schema(strict=True, allow_inf_nan=False)
+            # "32.0" as text: read as a number first (pydantic-core 2.7, the floor, does not
+            # read integral float text as an int itself); bounded, so the float is exact
+            text_number = core_schema.float_schema(
+                allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE
+            )
             choices = [
                 exact,
                 core_schema.chain_schema([number, lax]),
                 core_schema.chain_schema([text, lax]),
+                core_schema.chain_schema([text, text_number, lax]),
             ]
         else:
             bounds: dict[str, Any] = {
