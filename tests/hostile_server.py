@@ -20,6 +20,8 @@ from typing import Final
 
 import pytest
 
+from tests.raw_server import serving
+
 __all__ = [
     "Answer",
     "HostileServer",
@@ -177,19 +179,6 @@ async def _read_request(reader: asyncio.StreamReader) -> Request:
     }
     body = await reader.readexactly(int(headers.get("content-length", "0")))
     return Request(method, path, headers, body)
-
-
-@contextlib.asynccontextmanager
-async def serving(server: HostileServer) -> AsyncIterator[HostileServer]:
-    """Serve ``server`` on a free port of 127.0.0.1 until the block ends."""
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
-    server.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/"
-    try:
-        yield server
-    finally:
-        listener.close()
-        await server.close()
-        await listener.wait_closed()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import socket
 import struct
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import pytest
 
@@ -92,8 +92,23 @@ class RawServer:
             writer.transport.abort()
 
 
+class SocketServer(Protocol):
+    """A server of the tests' own on raw sockets: it handles connections and closes them."""
+
+    url: str
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection."""
+
+    async def close(self) -> None:
+        """End every connection still open."""
+
+
+_Server = TypeVar("_Server", bound=SocketServer)
+
+
 @contextlib.asynccontextmanager
-async def serving(raw: RawServer, sock: socket.socket | None = None) -> AsyncIterator[RawServer]:
+async def serving(raw: _Server, sock: socket.socket | None = None) -> AsyncIterator[_Server]:
     """Serve ``raw`` on ``sock`` (bound, not yet listening) or a new port of 127.0.0.1."""
     if sock is None:
         server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)

@@ -36,9 +36,9 @@ from tests.hostile_server import (
     raw,
     redirect,
     reply,
-    serving,
     streamed,
 )
+from tests.raw_server import serving
 from tests.test_auth_network import chain
 
 DEVICE: Final = "0123456789abcdef01234567"
